@@ -1,0 +1,44 @@
+"""What a bounded context hands to the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from phantom.kernel.db.uow import Projector
+from phantom.kernel.events.inbox import Effect
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+__all__ = ["ConsumerSpec", "Module"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSpec:
+    """A consumer a module runs: its durable name, subject filter and effect."""
+
+    name: str
+    effect: Effect
+    subjects: str = ">"
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    """A context's contribution to the running system.
+
+    Attributes:
+        name: the context name (also its database and schema name).
+        migrations: the context's Alembic script folder, if it has tables.
+        projectors: inline projectors run in the writer's transaction.
+        consumers: event consumers fed by the bus.
+        router: builds the context's HTTP routes from the container.
+    """
+
+    name: str
+    migrations: Path | None = None
+    projectors: Sequence[Projector] = ()
+    consumers: Sequence[ConsumerSpec] = ()
+    router: Callable[[Any], APIRouter] | None = field(default=None)

@@ -1,0 +1,100 @@
+"""Settings from the environment (``PHANTOM_*``) and ``phantom.toml``.
+
+Every backend is a URL. Nothing is read at import: call :func:`load_settings`.
+Precedence, highest first: keyword arguments, environment variables, ``phantom.toml``
+in the working directory (or the file named by ``PHANTOM_CONFIG``), defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "load_settings"]
+
+
+class Settings(BaseSettings):
+    """Phantom's configuration.
+
+    Attributes:
+        home: where embedded data lives (``PHANTOM_HOME``, default ``./.phantom``).
+        database_url: the default database for every context; ``None`` means one
+            SQLite file per context under ``home/db/``. A PostgreSQL URL gives each
+            context its own schema in that database.
+        database_urls: per-context overrides, from ``PHANTOM_<CONTEXT>_DATABASE_URL``.
+        bus_url: ``memory://`` (default) or ``nats://host:port``.
+        cache_url: ``memory://`` (default) or ``redis://host:port/db``.
+        max_body_bytes: the largest request body the gateway accepts.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="PHANTOM_",
+        extra="ignore",
+        toml_file="phantom.toml",
+        validate_default=True,
+    )
+
+    home: Path = Path(".phantom")
+    database_url: str | None = None
+    database_urls: dict[str, str] = Field(default_factory=dict)
+    bus_url: str = "memory://"
+    cache_url: str = "memory://"
+    cache_max_entries: int = Field(default=10_000, ge=1)
+    environment: str = "development"
+    log_level: str = "INFO"
+    log_json: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    relay_interval_s: float = Field(default=0.2, gt=0)
+    max_delivery_attempts: int = Field(default=5, ge=1)
+    contexts: list[str] = Field(default_factory=lambda: ["system"])
+
+    @field_validator("contexts")
+    @classmethod
+    def _contexts_are_identifiers(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not name.isidentifier() or not name.islower():
+                msg = f"context name {name!r} must be a lower-case identifier"
+                raise ValueError(msg)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read keyword arguments, then the environment, then ``phantom.toml``."""
+        del dotenv_settings
+        toml_path = os.environ.get("PHANTOM_CONFIG", "phantom.toml")
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
+        return (init_settings, env_settings, toml, file_secret_settings)
+
+    def database_url_for(self, context: str) -> str:
+        """Return ``context``'s database URL (override, shared URL or SQLite file)."""
+        override = self.database_urls.get(context) or os.environ.get(
+            f"PHANTOM_{context.upper()}_DATABASE_URL"
+        )
+        if override:
+            return override
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'db' / f'{context}.sqlite').as_posix()}"
+
+
+def load_settings(**overrides: Any) -> Settings:  # noqa: ANN401 - pydantic validates
+    """Build settings from the environment, ``phantom.toml`` and ``overrides``."""
+    return Settings(**overrides)
