@@ -112,8 +112,9 @@ class DeadLetterStore:
                 )
             )
             .values(replayed_at_us=to_us(self.clock.now()))
-        )
-        if result.rowcount != 1:
+            .returning(dead_letters.c.id)
+        ).first()
+        if result is None:
             msg = f"dead letter {letter_id} was already replayed"
             raise Conflict(msg)
 

@@ -76,8 +76,9 @@ class Consumer:
                 processed_at_us=to_us(self.clock.now()),
             )
             .on_conflict_do_nothing()
-        )
-        if claimed.rowcount == 0:
+            .returning(inbox.c.event_id)
+        ).first()
+        if claimed is None:
             log.debug("inbox.duplicate", consumer=self.name, event_id=str(envelope.id))
             return False
         self.effect(conn, envelope)
