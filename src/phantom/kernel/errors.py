@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 __all__ = [
+    "PROBLEM_TYPE_BASE",
     "ConfigError",
     "Conflict",
     "Forbidden",
@@ -39,7 +40,8 @@ __all__ = [
     "problem_body",
 ]
 
-_PROBLEM_BASE = "https://phantom.dev/problems/"
+PROBLEM_TYPE_BASE = "https://phantom.dev/problems/"
+"""Every problem ``type`` is this URL followed by the error's ``code``."""
 
 
 class PhantomError(Exception):
@@ -151,7 +153,7 @@ def problem_body(
 ) -> dict[str, object]:
     """Render ``error`` as an RFC 9457 problem details object."""
     body: dict[str, object] = {
-        "type": _PROBLEM_BASE + error.code,
+        "type": PROBLEM_TYPE_BASE + error.code,
         "title": error.title,
         "status": error.status,
         "detail": error.detail,

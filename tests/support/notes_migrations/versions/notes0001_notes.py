@@ -1,0 +1,33 @@
+"""The notes read model and the notes-counter consumer's table.
+
+Revision ID: notes0001
+Revises:
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "notes0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "notes_notes",
+        sa.Column("tenant_id", sa.String(64), primary_key=True),
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "notes_counters",
+        sa.Column("name", sa.String(100), primary_key=True),
+        sa.Column("value", sa.Integer, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("notes_counters")
+    op.drop_table("notes_notes")
