@@ -28,8 +28,8 @@ up: $(VENV)/.installed  ## install into .venv and start Phantom with embedded de
 	$(BIN)/phantom up
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 types: $(VENV)/.installed-dev
 	$(BIN)/mypy
