@@ -156,9 +156,8 @@ def _write(
         if not new and _find(uow.connection, body.tenant_id, note_id) is None:
             msg = f"no note {note_id} for this tenant"
             raise NoteNotFound(msg)
-        stored = uow.append([envelope], expected_version=expected)
+        version = uow.append([envelope], expected_version=expected).version
         uow.commit()
-    version = stored[-1].stream_version
     return Note(id=note_id, tenant_id=body.tenant_id, text=body.text, version=version)
 
 

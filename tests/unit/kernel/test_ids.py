@@ -30,3 +30,20 @@ def test_uuid7s_made_in_a_burst_sort_in_creation_order() -> None:
 def test_uuid7_strings_sort_like_the_ids(n: int) -> None:
     values = [uuid7() for _ in range(n)]
     assert sorted(str(v) for v in values) == [str(v) for v in values]
+
+
+def test_a_forked_child_never_repeats_the_parents_ids() -> None:
+    import os
+
+    uuid7()  # fill the parent's entropy buffer
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report one id and leave at once
+        os.write(write, uuid7().bytes)
+        os._exit(0)
+    os.close(write)
+    child = uuid.UUID(bytes=os.read(read, 16))
+    os.close(read)
+    os.waitpid(pid, 0)
+    parent = uuid7()
+    assert (child.int & ((1 << 62) - 1)) != (parent.int & ((1 << 62) - 1))

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -56,7 +57,7 @@ events = Table(
     "kernel_events",
     kernel_metadata,
     Column("position", _Position, primary_key=True, autoincrement=True),
-    Column("event_id", Uuid, nullable=False),
+    Column("event_id", Uuid().with_variant(LargeBinary(16), "sqlite"), nullable=False),
     Column("tenant_id", String(64), nullable=False),
     Column("stream_id", String(200), nullable=False),
     Column("stream_version", Integer, nullable=False),
@@ -67,7 +68,6 @@ events = Table(
     Column("correlation_id", String(64)),
     Column("causation_id", String(64)),
     Column("data", Text, nullable=False),
-    UniqueConstraint("event_id", name="uq_kernel_events_event_id"),
     UniqueConstraint(
         "tenant_id", "stream_id", "stream_version", name="uq_kernel_events_stream"
     ),

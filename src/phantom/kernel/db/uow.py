@@ -16,7 +16,7 @@ from sqlalchemy import Connection, RootTransaction
 from phantom.kernel.db.engine import Database
 from phantom.kernel.errors import PhantomError
 from phantom.kernel.events.envelope import Envelope
-from phantom.kernel.events.store import EventStore
+from phantom.kernel.events.store import AppendResult, EventStore
 
 __all__ = ["Projector", "UnitOfWork"]
 
@@ -79,26 +79,22 @@ class UnitOfWork:
 
     def append(
         self, events: Sequence[Envelope], *, expected_version: int | None
-    ) -> list[Envelope]:
-        """Append ``events`` to their stream and project them; return them versioned.
+    ) -> AppendResult:
+        """Append ``events`` to their stream and run the inline projectors.
 
-        A retried append (every id already stored) projects nothing and returns the
-        stored events.
+        Returns the store's :class:`AppendResult`. Projectors see the events with
+        their stream versions; a retried append (every id already stored) projects
+        nothing.
         """
         result = self.store.append(
             self.connection, events, expected_version=expected_version
         )
-        if not result.appended:
-            ids = {event.id for event in events}
-            stream = self.store.read_stream(
-                self.connection, events[0].tenant_id, events[0].stream_id
-            )
-            return [event for event in stream if event.id in ids]
-        first = result.version - len(events) + 1
-        stored = [event.with_version(first + i) for i, event in enumerate(events)]
-        for project in self.projectors:
-            project(self.connection, stored)
-        return stored
+        if result.appended and self.projectors:
+            first = result.version - len(events) + 1
+            stored = [event.with_version(first + i) for i, event in enumerate(events)]
+            for project in self.projectors:
+                project(self.connection, stored)
+        return result
 
     def commit(self) -> None:
         """Commit everything done in this unit of work."""

@@ -55,8 +55,11 @@ class EventStore(Protocol):
           writes nothing; of two concurrent appends at the same expected version,
           exactly one succeeds.
         * Appending events whose ids are all already stored in that stream is a
-          no-op (``appended`` is ``False``) (a retried request);
-          reusing some but not all stored ids raises ``Conflict``.
+          no-op (``appended`` is ``False``): a retried request. Reusing some but not
+          all of them raises ``Conflict``; one id twice in one append is
+          ``InvalidInput``. Event ids are UUIDv7s made by Phantom, unique across
+          streams by construction; the store checks them per stream only, which
+          keeps one index off the append path (ADR 0003).
         * Every stored event gets a global ``position``; positions increase in
           commit order, so a reader that has seen position ``p`` never later
           finds a committed event below ``p`` (the relay depends on this).

@@ -13,6 +13,8 @@ branch_labels = None
 depends_on = None
 
 _position = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+# 16 raw bytes on SQLite (half the size of SQLAlchemy's 32-hex text, ADR 0003).
+_event_id = sa.Uuid().with_variant(sa.LargeBinary(16), "sqlite")
 
 
 def upgrade() -> None:
@@ -20,7 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "kernel_events",
         sa.Column("position", _position, sa.Identity(always=False), primary_key=True),
-        sa.Column("event_id", sa.Uuid, nullable=False),
+        sa.Column("event_id", _event_id, nullable=False),
         sa.Column("tenant_id", sa.String(64), nullable=False),
         sa.Column("stream_id", sa.String(200), nullable=False),
         sa.Column("stream_version", sa.Integer, nullable=False),
@@ -31,7 +33,6 @@ def upgrade() -> None:
         sa.Column("correlation_id", sa.String(64)),
         sa.Column("causation_id", sa.String(64)),
         sa.Column("data", sa.Text, nullable=False),
-        sa.UniqueConstraint("event_id", name="uq_kernel_events_event_id"),
         sa.UniqueConstraint(
             "tenant_id", "stream_id", "stream_version", name="uq_kernel_events_stream"
         ),
