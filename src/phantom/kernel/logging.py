@@ -115,7 +115,8 @@ def configure_logging(settings: Settings) -> None:
         cache_logger_on_first_use=False,  # keeps structlog.testing usable
     )
     handler = _StderrHandler()
-    handler.setFormatter(_formatter(as_json=settings.log_json))
+    as_json = settings.log_json if settings.log_json is not None else not _tty()
+    handler.setFormatter(_formatter(as_json=as_json))
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)
@@ -127,3 +128,8 @@ def configure_logging(settings: Settings) -> None:
         routed.handlers.clear()
         routed.propagate = True
         routed.setLevel(logging.NOTSET)
+
+
+def _tty() -> bool:
+    """Whether a person is reading stderr (then logs are lines, not JSON)."""
+    return sys.stderr.isatty()

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
         bus_url: ``memory://`` (default) or ``nats://host:port``.
         cache_url: ``memory://`` (default) or ``redis://host:port/db``.
         max_body_bytes: the largest request body the gateway accepts.
+        log_json: JSON log lines (``True``), human-readable ones (``False``), or
+            JSON unless stderr is a terminal (``None``, the default).
     """
 
     model_config = SettingsConfigDict(
@@ -51,7 +53,7 @@ class Settings(BaseSettings):
     cache_max_entries: int = Field(default=10_000, ge=1)
     environment: str = "development"
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1)
