@@ -53,7 +53,7 @@ def postgres_databases(postgres_url: str) -> Iterator[DatabaseFactory]:
 
     yield make
     for db in opened:
-        with db.engine.begin() as conn:
+        with db.owner_engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE'))
         db.dispose()
 

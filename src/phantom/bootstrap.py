@@ -17,6 +17,7 @@ from phantom.kernel.cache import Cache, open_cache
 from phantom.kernel.clock import Clock, SystemClock
 from phantom.kernel.db.engine import Database, open_database
 from phantom.kernel.db.migrate import migrate
+from phantom.kernel.db.roles import DatabaseRoles
 from phantom.kernel.db.uow import UnitOfWork
 from phantom.kernel.errors import ConfigError, NotFound
 from phantom.kernel.events.inbox import Consumer
@@ -61,11 +62,18 @@ class Container:
             msg = f"context {context!r} is not part of this deployment"
             raise NotFound(msg) from None
 
-    def uow(self, context: str) -> UnitOfWork:
-        """Return a new unit of work on ``context``'s database."""
+    def uow(self, context: str, tenant_id: str | None) -> UnitOfWork:
+        """Return a new unit of work on ``context``'s database for ``tenant_id``.
+
+        ``None`` is for work on tables without tenant rows only: on PostgreSQL,
+        row-level security shows and accepts no tenant rows without a tenant.
+        """
         module = self.modules[context]
         return UnitOfWork(
-            self.database(context), self.stores[context], module.projectors
+            self.database(context),
+            self.stores[context],
+            module.projectors,
+            tenant_id=tenant_id,
         )
 
     def relays(self) -> list[OutboxRelay]:
@@ -131,8 +139,10 @@ def build(
         if modules is None
         else available
     )
+    roles = DatabaseRoles(settings.database_app_role, settings.database_system_role)
     databases = {
-        name: open_database(name, settings.database_url_for(name)) for name in chosen
+        name: open_database(name, settings.database_url_for(name), roles=roles)
+        for name in chosen
     }
     stores = {
         name: SqlEventStore(db.dialect, db.schema) for name, db in databases.items()

@@ -339,7 +339,7 @@ def test_events_stored_before_start_reach_the_consumer_after_start(
         stream_id="note-early",
         data={"id": "early", "text": "written while the server was down"},
     )
-    with container.uow("notes") as uow:
+    with container.uow("notes", "t1") as uow:
         uow.append([envelope], expected_version=0)
         uow.commit()
     notes_db = container.database("notes")

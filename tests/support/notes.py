@@ -24,6 +24,7 @@ from phantom.bootstrap import Container
 from phantom.gateway.problems import problem_responses
 from phantom.kernel.db.engine import Database
 from phantom.kernel.db.metadata import new_metadata
+from phantom.kernel.db.tenant import tenant_transaction
 from phantom.kernel.errors import NotFound
 from phantom.kernel.events.envelope import Envelope, new_envelope
 from phantom.kernel.ids import uuid7
@@ -152,7 +153,7 @@ def _write(
         stream_id=f"note-{note_id}",
         data={"id": note_id, "text": body.text},
     )
-    with container.uow("notes") as uow:
+    with container.uow("notes", body.tenant_id) as uow:
         if not new and _find(uow.connection, body.tenant_id, note_id) is None:
             msg = f"no note {note_id} for this tenant"
             raise NoteNotFound(msg)
@@ -171,7 +172,7 @@ def notes_router(container: Container) -> APIRouter:
     @router.get("/{note_id}", responses=problem_responses(404))
     def read_note(note_id: str, tenant_id: Annotated[str, Query()]) -> Note:
         db = container.database("notes")
-        with db.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        with tenant_transaction(db, tenant_id) as conn:
             note = _find(conn, tenant_id, note_id)
         if note is None:
             msg = f"no note {note_id} for this tenant"

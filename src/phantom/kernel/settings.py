@@ -11,12 +11,18 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
+)
+
+from phantom.kernel.db.roles import (
+    DEFAULT_APP_ROLE,
+    DEFAULT_SYSTEM_ROLE,
+    role_name_error,
 )
 
 __all__ = ["Settings", "load_settings"]
@@ -31,6 +37,11 @@ class Settings(BaseSettings):
             SQLite file per context under ``home/db/``. A PostgreSQL URL gives each
             context its own schema in that database.
         database_urls: per-context overrides, from ``PHANTOM_<CONTEXT>_DATABASE_URL``.
+            On PostgreSQL these URLs connect as the schemas' owner (migrations).
+        database_app_role: the PostgreSQL role requests run as (row-level security
+            applies to it); created by the migrations if missing.
+        database_system_role: the PostgreSQL role of cross-tenant kernel readers
+            (outbox relay, dead-letter listing); created if missing.
         bus_url: ``memory://`` (default) or ``nats://host:port``.
         cache_url: ``memory://`` (default) or ``redis://host:port/db``.
         max_body_bytes: the largest request body the gateway accepts.
@@ -48,6 +59,8 @@ class Settings(BaseSettings):
     home: Path = Path(".phantom")
     database_url: str | None = None
     database_urls: dict[str, str] = Field(default_factory=dict)
+    database_app_role: str = DEFAULT_APP_ROLE
+    database_system_role: str = DEFAULT_SYSTEM_ROLE
     bus_url: str = "memory://"
     cache_url: str = "memory://"
     cache_max_entries: int = Field(default=10_000, ge=1)
@@ -69,6 +82,21 @@ class Settings(BaseSettings):
                 msg = f"context name {name!r} must be a lower-case identifier"
                 raise ValueError(msg)
         return value
+
+    @field_validator("database_app_role", "database_system_role")
+    @classmethod
+    def _roles_are_identifiers(cls, value: str) -> str:
+        problem = role_name_error(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _roles_differ(self) -> Settings:
+        if self.database_app_role == self.database_system_role:
+            msg = "database_app_role and database_system_role must differ"
+            raise ValueError(msg)
+        return self
 
     @classmethod
     def settings_customise_sources(

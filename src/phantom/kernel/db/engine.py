@@ -4,6 +4,14 @@ SQLite files run in WAL mode with foreign keys on, a busy timeout and
 ``BEGIN IMMEDIATE`` for write transactions (so two writers queue instead of failing
 half-way with ``SQLITE_BUSY``). On PostgreSQL each context lives in a schema named
 after it; the connection's ``search_path`` points there.
+
+A PostgreSQL database has three engines on the one URL (ADR 0010): ``engine`` runs
+as the app role (row-level security confines it to the transaction's tenant),
+``system_engine`` as the system role (cross-tenant kernel readers) and
+``owner_engine`` as the URL's own user (migrations only). The role is set in each
+connection's startup packet, ``-c role=...``: the same as ``SET ROLE`` on connect,
+with no extra round trip, and ``RESET ROLE``/``DISCARD ALL`` fall back to it. On
+SQLite the three are one engine.
 """
 
 from __future__ import annotations
@@ -11,16 +19,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, NullPool, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from phantom.kernel.adapters import SchemeRegistry
+from phantom.kernel.db.roles import DatabaseRoles
 from phantom.kernel.errors import ConfigError, Unavailable
 
-__all__ = ["Database", "Dialect", "database_schemes", "open_database"]
+__all__ = [
+    "Database",
+    "DatabaseOpener",
+    "DatabaseOptions",
+    "Dialect",
+    "database_schemes",
+    "open_database",
+]
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -34,16 +50,25 @@ class Database:
     Attributes:
         context: the owning context's name.
         url: the URL it was opened from (credentials included; never log it).
-        engine: the SQLAlchemy engine.
+        engine: the application engine (units of work, repositories, consumers);
+            on PostgreSQL it runs as the app role, under row-level security.
         dialect: ``sqlite`` or ``postgresql``.
+        system_engine: the engine of cross-tenant kernel readers (outbox relay,
+            dead-letter listing); the system role on PostgreSQL.
+        owner_engine: the engine of migrations, as the URL's own user; never for
+            application work.
         schema: the PostgreSQL schema holding the context's tables (``None`` on SQLite).
+        roles: the PostgreSQL app and system roles (``None`` on SQLite).
     """
 
     context: str
     url: str
     engine: Engine
     dialect: Dialect
+    system_engine: Engine
+    owner_engine: Engine
     schema: str | None = None
+    roles: DatabaseRoles | None = None
 
     def ping(self) -> None:
         """Run ``SELECT 1``; raise :class:`Unavailable` when it does not answer."""
@@ -59,8 +84,22 @@ class Database:
         return make_url(self.url).render_as_string(hide_password=True)
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
-        self.engine.dispose()
+        """Close every pooled connection of every engine."""
+        engines = (self.engine, self.system_engine, self.owner_engine)
+        for engine in {id(e): e for e in engines}.values():
+            engine.dispose()
+
+
+class DatabaseOptions(NamedTuple):
+    """How :func:`open_database` opens a database (see its arguments)."""
+
+    roles: DatabaseRoles
+    pool_size: int
+    max_overflow: int
+
+
+DatabaseOpener = Callable[[str, DatabaseOptions], Database]
+"""Opens the database of a context (its name) with the given options."""
 
 
 def _sqlite(context: str, url: str) -> Database:
@@ -101,33 +140,62 @@ def _sqlite(context: str, url: str) -> Database:
         # SQLAlchemy's execution pipeline costs as much as a small insert.
         conn.connection.driver_connection.execute(_BEGIN[mode])
 
-    return Database(context=context, url=url, engine=engine, dialect="sqlite")
+    return Database(
+        context=context,
+        url=url,
+        engine=engine,
+        dialect="sqlite",
+        system_engine=engine,
+        owner_engine=engine,
+    )
 
 
-def _postgresql(context: str, url: str) -> Database:
-    parsed = make_url(url).set(drivername="postgresql+psycopg")
-    schema = context
-    engine = create_engine(
-        parsed,
+def _pg_connect_args(schema: str, name: str, role: str | None) -> dict[str, Any]:
+    options = f"-csearch_path={schema}" + (f" -crole={role}" if role else "")
+    return {"options": options, "application_name": name, "connect_timeout": 5}
+
+
+def _pg_engine(
+    url: URL, schema: str, name: str, role: str, pool: tuple[int, int]
+) -> Engine:
+    return create_engine(
+        url,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
-        connect_args={
-            "options": f"-csearch_path={schema}",
-            "application_name": f"phantom-{context}",
-            "connect_timeout": 5,
-        },
+        pool_size=pool[0],
+        max_overflow=pool[1],
+        connect_args=_pg_connect_args(schema, name, role),
+    )
+
+
+def _postgresql(context: str, url: str, options: DatabaseOptions) -> Database:
+    parsed = make_url(url).set(drivername="postgresql+psycopg")
+    schema, roles, name = context, options.roles, f"phantom-{context}"
+    app = _pg_engine(
+        parsed, schema, name, roles.app, (options.pool_size, options.max_overflow)
+    )
+    system = _pg_engine(parsed, schema, f"{name}-system", roles.system, (2, 2))
+    owner = create_engine(
+        parsed,
+        poolclass=NullPool,
+        connect_args=_pg_connect_args(schema, f"{name}-owner", None),
     )
     return Database(
-        context=context, url=url, engine=engine, dialect="postgresql", schema=schema
+        context=context,
+        url=url,
+        engine=app,
+        dialect="postgresql",
+        system_engine=system,
+        owner_engine=owner,
+        schema=schema,
+        roles=roles,
     )
 
 
-def _open_sqlite(url: str) -> Callable[[str], Database]:
-    return lambda context: _sqlite(context, url)
+def _open_sqlite(url: str) -> DatabaseOpener:
+    return lambda context, _options: _sqlite(context, url)
 
 
-def _open_postgresql(url: str) -> Callable[[str], Database]:
+def _open_postgresql(url: str) -> DatabaseOpener:
     try:
         import psycopg  # noqa: F401, PLC0415 - optional driver, imported lazily
     except ImportError as exc:  # pragma: no cover - the dev extra installs it
@@ -135,17 +203,33 @@ def _open_postgresql(url: str) -> Callable[[str], Database]:
             "PostgreSQL needs the 'postgres' extra: pip install 'phantom-ml[postgres]'"
         )
         raise ConfigError(msg) from exc
-    return lambda context: _postgresql(context, url)
+    return lambda context, options: _postgresql(context, url, options)
 
 
-def database_schemes() -> SchemeRegistry[Callable[[str], Database]]:
+def database_schemes() -> SchemeRegistry[DatabaseOpener]:
     """The database scheme registry (``sqlite``, ``postgresql``)."""
-    registry: SchemeRegistry[Callable[[str], Database]] = SchemeRegistry("database")
+    registry: SchemeRegistry[DatabaseOpener] = SchemeRegistry("database")
     registry.register("sqlite", _open_sqlite)
     registry.register("postgresql", _open_postgresql)
     return registry
 
 
-def open_database(context: str, url: str) -> Database:
-    """Open the database of ``context`` at ``url`` (``sqlite:///`` or ``postgresql://``)."""
-    return database_schemes().open(url)(context)
+def open_database(
+    context: str,
+    url: str,
+    *,
+    roles: DatabaseRoles | None = None,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+) -> Database:
+    """Open the database of ``context`` at ``url`` (``sqlite:///`` or ``postgresql://``).
+
+    Args:
+        context: the context's name (its PostgreSQL schema).
+        url: where the database is; on PostgreSQL, as the schema owner.
+        roles: the PostgreSQL app and system roles (the defaults when ``None``).
+        pool_size: connections the PostgreSQL application engine keeps open.
+        max_overflow: connections it may open beyond ``pool_size`` under load.
+    """
+    options = DatabaseOptions(roles or DatabaseRoles(), pool_size, max_overflow)
+    return database_schemes().open(url)(context, options)

@@ -3,6 +3,11 @@
 ``with uow:`` opens a connection and a transaction. Appended events go to the event
 store and through the context's inline projectors on that same connection, so state,
 events (the outbox) and read models commit together or not at all.
+
+A unit of work built for a tenant sets it as the transaction's first statement on
+PostgreSQL (:func:`~phantom.kernel.db.tenant.set_tenant`), so row-level security
+confines everything done through it to that tenant (ADR 0010); on every backend it
+refuses to append another tenant's events.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from typing import Self
 from sqlalchemy import Connection, RootTransaction
 
 from phantom.kernel.db.engine import Database
-from phantom.kernel.errors import PhantomError
+from phantom.kernel.db.tenant import set_tenant
+from phantom.kernel.errors import InvalidInput, PhantomError
 from phantom.kernel.events.envelope import Envelope
 from phantom.kernel.events.store import AppendResult, EventStore
 
@@ -25,11 +31,19 @@ Projector = Callable[[Connection, Sequence[Envelope]], None]
 
 
 class UnitOfWork:
-    """A transaction on one context database.
+    """A transaction on one context database, for one tenant.
+
+    Args:
+        db: the context database (its application engine is used).
+        store: the context's event store.
+        projectors: inline projectors run on every append.
+        tenant_id: the tenant the transaction is confined to. ``None`` only for
+            work on tables without tenant rows: on PostgreSQL, tables with
+            row-level security then show and accept no rows at all.
 
     Example::
 
-        with uow:
+        with UnitOfWork(db, store, tenant_id="acme") as uow:
             uow.append(events, expected_version=3)
             uow.commit()
     """
@@ -39,10 +53,13 @@ class UnitOfWork:
         db: Database,
         store: EventStore,
         projectors: Sequence[Projector] = (),
+        *,
+        tenant_id: str | None = None,
     ) -> None:
         self.db = db
         self.store = store
         self.projectors = tuple(projectors)
+        self.tenant_id = tenant_id
         self._conn: Connection | None = None
         self._tx: RootTransaction | None = None
 
@@ -58,8 +75,16 @@ class UnitOfWork:
         if self._conn is not None:
             msg = "the unit of work is already open"
             raise PhantomError(msg)
-        self._conn = self.db.engine.connect()
-        self._tx = self._conn.begin()
+        conn = self.db.engine.connect()
+        try:
+            self._tx = conn.begin()
+            if self.tenant_id is not None:
+                set_tenant(conn, self.tenant_id)
+        except BaseException:
+            conn.close()
+            self._tx = None
+            raise
+        self._conn = conn
         return self
 
     def __exit__(
@@ -85,7 +110,18 @@ class UnitOfWork:
         Returns the store's :class:`AppendResult`. Projectors see the events with
         their stream versions; a retried append (every id already stored) projects
         nothing.
+
+        Raises:
+            InvalidInput: the events belong to another tenant than the unit of work.
         """
+        if self.tenant_id is not None and events:
+            theirs = events[0].tenant_id
+            if theirs != self.tenant_id:
+                msg = (
+                    f"a unit of work of tenant {self.tenant_id!r} cannot append "
+                    f"events of tenant {theirs!r}"
+                )
+                raise InvalidInput(msg)
         result = self.store.append(
             self.connection, events, expected_version=expected_version
         )

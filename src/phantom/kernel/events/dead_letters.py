@@ -1,7 +1,9 @@
 """Dead letters: events a consumer failed to handle after its last attempt.
 
 They live in the consumer's context database (``kernel_dead_letters``), are listed
-with ``phantom admin dead-letters list`` and replayed with ``... replay ID``.
+with ``phantom admin dead-letters list`` and replayed with ``... replay ID``. A letter
+is written in its event's tenant; listing and finding one by id read across tenants
+through the system engine (ADR 0010).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import Connection, and_, insert, select, update
 from phantom.kernel.clock import Clock, SystemClock
 from phantom.kernel.db.engine import Database
 from phantom.kernel.db.metadata import dead_letters
+from phantom.kernel.db.tenant import tenant_transaction
 from phantom.kernel.errors import Conflict, NotFound
 from phantom.kernel.events.envelope import Envelope
 from phantom.kernel.events.sql import from_us, to_us
@@ -57,7 +60,7 @@ class DeadLetterStore:
     ) -> uuid.UUID:
         """Record that ``consumer`` gave up on ``envelope``; return the letter's id."""
         letter_id = uuid7()
-        with self.db.engine.begin() as conn:
+        with tenant_transaction(self.db, envelope.tenant_id, write=True) as conn:
             conn.execute(
                 insert(dead_letters).values(
                     id=letter_id,
@@ -76,25 +79,31 @@ class DeadLetterStore:
     def list(
         self, *, consumer: str | None = None, include_replayed: bool = False
     ) -> list[DeadLetter]:
-        """Return dead letters, oldest first."""
+        """Return dead letters of every tenant, oldest first."""
         query = select(dead_letters).order_by(dead_letters.c.failed_at_us)
         if consumer is not None:
             query = query.where(dead_letters.c.consumer == consumer)
         if not include_replayed:
             query = query.where(dead_letters.c.replayed_at_us.is_(None))
-        with self.db.engine.connect().execution_options(
+        with self.db.system_engine.connect().execution_options(
             sqlite_begin="DEFERRED"
         ) as conn:
             rows = conn.execute(query).mappings().all()
         return [_letter(dict(row)) for row in rows]
 
     def get(self, letter_id: uuid.UUID, conn: Connection | None = None) -> DeadLetter:
-        """Return one dead letter; raise :class:`DeadLetterNotFound` when unknown."""
+        """Return one dead letter; raise :class:`DeadLetterNotFound` when unknown.
+
+        On ``conn`` (a tenant's transaction: that tenant's letters only), or else
+        through the system engine, across tenants.
+        """
         query = select(dead_letters).where(dead_letters.c.id == letter_id)
         if conn is not None:
             row = conn.execute(query).mappings().first()
         else:
-            with self.db.engine.connect() as own:
+            with self.db.system_engine.connect().execution_options(
+                sqlite_begin="DEFERRED"
+            ) as own:
                 row = own.execute(query).mappings().first()
         if row is None:
             msg = f"no dead letter {letter_id} in context {self.db.context!r}"

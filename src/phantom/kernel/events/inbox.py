@@ -5,6 +5,9 @@ transaction of the consumer's context database, so a redelivered event (a relay 
 published twice, a consumer killed before its ack) finds its inbox row and is skipped.
 A handler that keeps failing is retried with backoff and, after ``max_attempts``,
 recorded as a dead letter and acknowledged, so it no longer blocks its subject.
+
+The effect runs on the application engine in a transaction scoped to the event's
+tenant (ADR 0010): on PostgreSQL a consumer can only touch that tenant's rows.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from phantom.kernel.bus.port import Delivery
 from phantom.kernel.clock import Clock, SystemClock
 from phantom.kernel.db.engine import Database
 from phantom.kernel.db.metadata import inbox
+from phantom.kernel.db.tenant import tenant_transaction
 from phantom.kernel.events.dead_letters import DeadLetterStore
 from phantom.kernel.events.envelope import Envelope
 from phantom.kernel.events.sql import to_us
@@ -31,7 +35,7 @@ __all__ = ["Consumer", "Effect"]
 log = structlog.get_logger(__name__)
 
 Effect = Callable[[Connection, Envelope], None]
-"""A consumer's effect: runs inside the transaction that also records the inbox row."""
+"""A consumer's effect: runs in the inbox row's transaction, scoped to the tenant."""
 
 
 class Consumer:
@@ -64,7 +68,7 @@ class Consumer:
 
     def handle(self, envelope: Envelope) -> bool:
         """Apply the effect once; ``False`` when the event was already handled."""
-        with self.db.engine.begin() as conn:
+        with tenant_transaction(self.db, envelope.tenant_id, write=True) as conn:
             return self._apply(conn, envelope)
 
     def _apply(self, conn: Connection, envelope: Envelope) -> bool:
@@ -120,10 +124,12 @@ class Consumer:
     def replay(self, letter_id: uuid.UUID) -> bool:
         """Run a dead letter's event through the effect again and mark it replayed.
 
-        Both happen in one transaction: a replay that fails again leaves the letter
-        as it was. Returns ``False`` when the inbox shows the event was handled since.
+        Both happen in one transaction, scoped to the event's tenant: a replay that
+        fails again leaves the letter as it was. Returns ``False`` when the inbox
+        shows the event was handled since.
         """
-        with self.db.engine.begin() as conn:
+        tenant_id = self.dead_letters.get(letter_id).envelope.tenant_id
+        with tenant_transaction(self.db, tenant_id, write=True) as conn:
             letter = self.dead_letters.get(letter_id, conn)
             self.dead_letters.mark_replayed(conn, letter_id)
             return self._apply(conn, letter.envelope)

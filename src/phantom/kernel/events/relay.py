@@ -4,6 +4,10 @@ The relay reads ``kernel_events`` after its cursor (positions grow in commit ord
 publishes each event and then advances the cursor. A crash between publishing and
 advancing publishes those events again on restart: delivery is at least once, and the
 bus's de-duplication (``Nats-Msg-Id``) and the consumers' inbox absorb the repeats.
+
+The relay reads every tenant's events, so it runs on the system engine (on
+PostgreSQL, the system role, which row-level security lets read ``kernel_events``
+and nothing else tenant-scoped; ADR 0010).
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ class OutboxRelay:
 
     def cursor(self) -> int:
         """The position of the last event known to be published."""
-        with self.db.engine.connect().execution_options(
+        with self.db.system_engine.connect().execution_options(
             sqlite_begin="DEFERRED"
         ) as conn:
             return self._cursor(conn)
@@ -67,7 +71,7 @@ class OutboxRelay:
         return int(value or 0)
 
     def _pending(self) -> list[Envelope]:
-        with self.db.engine.connect().execution_options(
+        with self.db.system_engine.connect().execution_options(
             sqlite_begin="DEFERRED"
         ) as conn:
             after = self._cursor(conn)
@@ -83,7 +87,7 @@ class OutboxRelay:
             index_elements=[relay_cursors.c.relay],
             set_={"position": statement.excluded.position},
         )
-        with self.db.engine.begin() as conn:
+        with self.db.system_engine.begin() as conn:
             conn.execute(statement)
 
     async def run_once(self) -> int:

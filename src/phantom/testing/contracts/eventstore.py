@@ -18,6 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy import Connection, text
 
 from phantom.kernel.db.engine import Database
+from phantom.kernel.db.tenant import tenant_transaction
 from phantom.kernel.db.uow import UnitOfWork
 from phantom.kernel.errors import Conflict, InvalidInput, VersionConflict
 from phantom.kernel.events.envelope import Envelope, new_envelope
@@ -53,7 +54,8 @@ def _append(
     db: Database, events: Sequence[Envelope], expected: int | None
 ) -> AppendResult:
     store = SqlEventStore(db.dialect, db.schema)
-    with UnitOfWork(db, store) as uow:
+    tenant = events[0].tenant_id if events else "t1"
+    with UnitOfWork(db, store, tenant_id=tenant) as uow:
         result = uow.append(events, expected_version=expected)
         uow.commit()
     return result
@@ -74,7 +76,7 @@ class EventStoreContract:
         tenant: str = "t1",
         stream: str = "s1",
     ) -> list[Envelope]:
-        with database.engine.connect() as conn:
+        with tenant_transaction(database, tenant) as conn:
             return store.read_stream(conn, tenant, stream)
 
     def test_append_then_read_returns_the_same_events(
@@ -142,16 +144,27 @@ class EventStoreContract:
         _append(database, make_events(1, tenant="b"), 0)
         assert len(self._read(database, store, "a")) == 2
         assert len(self._read(database, store, "b")) == 1
-        with database.engine.connect() as conn:
+        with tenant_transaction(database, "b") as conn:
             assert store.stream_version(conn, "b", "s1") == 1
+        with tenant_transaction(database, "c") as conn:
             assert store.stream_version(conn, "c", "s1") == 0
+
+    def test_a_tenants_unit_of_work_refuses_another_tenants_events(
+        self, database: Database, store: SqlEventStore
+    ) -> None:
+        with (
+            UnitOfWork(database, store, tenant_id="a") as uow,
+            pytest.raises(InvalidInput, match="tenant"),
+        ):
+            uow.append(make_events(1, tenant="b"), expected_version=0)
+        assert self._read(database, store, "b") == []
 
     def test_positions_grow_and_read_all_pages_from_a_position(
         self, database: Database, store: SqlEventStore
     ) -> None:
         for stream in ("x", "y", "z"):
             _append(database, make_events(3, stream=stream), 0)
-        with database.engine.connect() as conn:
+        with tenant_transaction(database, "t1") as conn:
             everything = store.read_all(conn)
             positions = [e.position or 0 for e in everything]
             assert positions == sorted(positions)
@@ -166,7 +179,7 @@ class EventStoreContract:
         t0 = datetime(2026, 1, 1, tzinfo=UTC)
         _append(database, make_events(2, at=t0), 0)
         _append(database, make_events(2, at=t0 + timedelta(hours=1)), 2)
-        with database.engine.connect() as conn:
+        with tenant_transaction(database, "t1") as conn:
             up_to = t0 + timedelta(minutes=30)
             assert len(store.read_stream(conn, "t1", "s1", up_to=up_to)) == 2
             assert len(store.read_all(conn, up_to=up_to)) == 2
@@ -176,11 +189,11 @@ class EventStoreContract:
         self, database: Database, store: SqlEventStore
     ) -> None:
         now = datetime(2026, 1, 1, tzinfo=UTC)
-        with database.engine.begin() as conn:
+        with tenant_transaction(database, "t1", write=True) as conn:
             assert store.find_snapshot(conn, "t1", "s1") is None
             store.save_snapshot(conn, Snapshot("t1", "s1", 5, "Thing", {"n": 5}, now))
             store.save_snapshot(conn, Snapshot("t1", "s1", 3, "Thing", {"n": 3}, now))
-        with database.engine.connect() as conn:
+        with tenant_transaction(database, "t1") as conn:
             snap = store.find_snapshot(conn, "t1", "s1")
         assert snap is not None
         assert (snap.stream_version, snap.state) == (5, {"n": 5})
@@ -194,7 +207,7 @@ class EventStoreContract:
 
         def contender() -> None:
             barrier.wait()
-            try:  # ten events: PostgreSQL appends them with COPY
+            try:  # ten events: PostgreSQL appends them as one row of arrays
                 _append(database, make_events(10), 1)
                 outcomes.append("won")
             except VersionConflict:
@@ -218,10 +231,10 @@ class EventStoreContract:
             conn.execute(text("SELECT 1"))
             seen.extend(e.stream_version for e in events)
 
-        with UnitOfWork(database, store, [projector]) as uow:
+        with UnitOfWork(database, store, [projector], tenant_id="t1") as uow:
             uow.append(make_events(2), expected_version=0)
             uow.commit()
-        with UnitOfWork(database, store, [projector]) as uow:
+        with UnitOfWork(database, store, [projector], tenant_id="t1") as uow:
             uow.append(make_events(1), expected_version=2)
             # no commit: rolled back
         assert seen == [1, 2, 3]
@@ -243,7 +256,7 @@ def event_store_machine(
             self.last: list[Envelope] = []
 
         def _append(self, events: list[Envelope], expected: int | None) -> None:
-            with UnitOfWork(self.db, self.store) as uow:
+            with UnitOfWork(self.db, self.store, tenant_id=self.tenant) as uow:
                 uow.append(events, expected_version=expected)
                 uow.commit()
 
@@ -296,7 +309,7 @@ def event_store_machine(
 
         @invariant()
         def streams_match_the_model_and_are_gapless(self) -> None:
-            with self.db.engine.connect() as conn:
+            with tenant_transaction(self.db, self.tenant) as conn:
                 for stream, ids in self.model.items():
                     stored = self.store.read_stream(conn, self.tenant, stream)
                     assert [str(e.id) for e in stored] == ids

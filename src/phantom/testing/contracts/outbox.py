@@ -11,11 +11,14 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
 from sqlalchemy import Connection, text
 
 from phantom.kernel.bus.memory import MemoryBus
 from phantom.kernel.bus.port import Delivery
 from phantom.kernel.db.engine import Database
+from phantom.kernel.db.rls import grant_app_access
 from phantom.kernel.db.uow import UnitOfWork
 from phantom.kernel.errors import Conflict
 from phantom.kernel.events.envelope import Envelope
@@ -32,15 +35,19 @@ DatabaseFactory = Callable[[], Database]
 def _commit(
     db: Database, events: list[Envelope], expected: int, *, commit: bool = True
 ) -> None:
-    with UnitOfWork(db, SqlEventStore(db.dialect, db.schema)) as uow:
+    store = SqlEventStore(db.dialect, db.schema)
+    with UnitOfWork(db, store, tenant_id=events[0].tenant_id) as uow:
         uow.append(events, expected_version=expected)
         if commit:
             uow.commit()
 
 
 def _effects_table(db: Database) -> None:
-    with db.engine.begin() as conn:
+    """A table without tenant rows, created by the owner as a migration would."""
+    with db.owner_engine.begin() as conn:
         conn.execute(text("CREATE TABLE contract_effects (event_id VARCHAR(64))"))
+        operations = Operations(MigrationContext.configure(conn))
+        grant_app_access(operations, "contract_effects", roles=db.roles)
 
 
 def _effects(db: Database) -> list[str]:

@@ -7,6 +7,8 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
+from phantom.kernel.db.rls import enable_tenant_rls, grant_app_access
+
 revision = "notes0001"
 down_revision = None
 branch_labels = None
@@ -26,6 +28,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(100), primary_key=True),
         sa.Column("value", sa.Integer, nullable=False),
     )
+    grant_app_access(op, "notes_notes")
+    enable_tenant_rls(op, "notes_notes")
+    grant_app_access(op, "notes_counters")  # no tenant rows: a platform-wide count
 
 
 def downgrade() -> None:

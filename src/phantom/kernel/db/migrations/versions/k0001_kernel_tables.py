@@ -1,11 +1,17 @@
 """Kernel tables: events (the outbox), snapshots, relay cursors, inbox, dead letters.
 
+On PostgreSQL the app role gets only what the kernel does with each table, tenant
+rows are confined by row-level security, and the system role reads across tenants
+only where the relay and dead-letter listing need it (ADR 0010).
+
 Revision ID: k0001
 Revises:
 """
 
 import sqlalchemy as sa
 from alembic import op
+
+from phantom.kernel.db.rls import enable_tenant_rls, grant_app_access
 
 revision = "k0001"
 down_revision = None
@@ -75,6 +81,26 @@ def upgrade() -> None:
         "kernel_dead_letters",
         ["consumer", "replayed_at_us"],
     )
+    _secure()
+
+
+def _secure() -> None:
+    """Grants and row-level security (no-ops on SQLite)."""
+    # Events are append-only for the app; the relay reads every tenant's.
+    grant_app_access(op, "kernel_events", ("SELECT", "INSERT"))
+    enable_tenant_rls(op, "kernel_events", system=("SELECT",))
+    grant_app_access(op, "kernel_snapshots")
+    enable_tenant_rls(op, "kernel_snapshots")
+    # No tenant rows: the relay's own bookkeeping, the system role's alone.
+    grant_app_access(
+        op, "kernel_relay_cursors", (), system=("SELECT", "INSERT", "UPDATE")
+    )
+    # No tenant rows: (consumer, event id) pairs, written in the consumer's
+    # tenant-scoped transaction.
+    grant_app_access(op, "kernel_inbox", ("SELECT", "INSERT"))
+    # Written and replayed in the event's tenant; listed across tenants by admins.
+    grant_app_access(op, "kernel_dead_letters", ("SELECT", "INSERT", "UPDATE"))
+    enable_tenant_rls(op, "kernel_dead_letters", system=("SELECT",))
 
 
 def downgrade() -> None:
