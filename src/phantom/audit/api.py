@@ -15,11 +15,14 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 __all__ = [
+    "PLATFORM_TENANT",
     "AuditActor",
+    "AuditDecision",
     "AuditEntry",
     "AuditPage",
     "AuditProblem",
     "AuditQueries",
+    "AuditRecorder",
     "AuditResource",
     "AuditSearch",
     "AuditVerification",
@@ -144,4 +147,48 @@ class AuditQueries(Protocol):
 
     def verify(self, tenant_id: str) -> AuditVerification:
         """Verify ``tenant_id``'s whole chain against its signed checkpoints."""
+        ...
+
+
+PLATFORM_TENANT = "platform"
+"""The chain that records decisions about callers with no tenant (a bad key)."""
+
+
+class AuditDecision(BaseModel):
+    """An authentication or authorization decision, or another recorded action.
+
+    Attributes:
+        action: what was attempted, e.g. ``auth.denied``, ``auth.allowed``,
+            ``http.GET /v1/users``, ``quota.refused``.
+        actor: who attempted it (``anonymous`` when no credential was valid).
+        result: ``allowed``, ``denied``, ``success`` or ``error``.
+        resource: what it was about, if anything.
+        details: free-form JSON (no secrets: never a key, token or password).
+    """
+
+    model_config = _FROZEN
+
+    action: str = Field(min_length=1, max_length=200)
+    actor: AuditActor
+    result: Literal["allowed", "denied", "success", "error"]
+    resource: AuditResource | None = None
+    details: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class AuditRecorder(Protocol):
+    """Records decisions in a tenant's chain (the gateway's side of the audit).
+
+    ``record`` appends one entry in its own transaction and returns once it is
+    durable: denials and control-plane decisions go through it, one by one.
+    ``count`` only bumps an in-memory per-key, per-minute counter, flushed into the
+    chain once the minute closes: allowed data-plane calls (predictions, metric
+    writes) go through it, so no chain write sits on their path.
+    """
+
+    def record(self, tenant_id: str, decision: AuditDecision) -> None:
+        """Append ``decision`` to ``tenant_id``'s chain (``PLATFORM_TENANT`` if none)."""
+        ...
+
+    def count(self, tenant_id: str, key_id: str, action: str) -> None:
+        """Count one allowed data-plane call of ``key_id``."""
         ...
