@@ -186,7 +186,7 @@ class AuditRecorder(Protocol):
     """
 
     def record(self, tenant_id: str, decision: AuditDecision) -> None:
-        """Append ``decision`` to ``tenant_id``'s chain (``PLATFORM_TENANT`` if none)."""
+        """Append ``decision`` to ``tenant_id``'s chain (or ``PLATFORM_TENANT``'s)."""
         ...
 
     def count(self, tenant_id: str, key_id: str, action: str) -> None:
