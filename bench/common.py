@@ -1,0 +1,220 @@
+"""Helpers shared by the benchmarks: progress, statistics, machine info, results."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TextIO
+
+import structlog
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+__all__ = [
+    "RESULTS_DIR",
+    "Reporter",
+    "fmt_int",
+    "fmt_ratio",
+    "git_revision",
+    "library_versions",
+    "machine_info",
+    "markdown_table",
+    "median",
+    "quiet_logs",
+    "utc_now",
+    "write_json",
+]
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def median(values: Sequence[float]) -> float:
+    """The median of ``values`` (the figure every benchmark reports)."""
+    return float(statistics.median(values))
+
+
+def fmt_int(value: float) -> str:
+    """``12345.6`` → ``12,346``."""
+    return f"{value:,.0f}"
+
+
+def fmt_ratio(value: float | None) -> str:
+    """``0.8765`` → ``0.88x``; ``None`` → ``n/a``."""
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def utc_now() -> str:
+    """The current UTC time, ISO 8601, to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def quiet_logs() -> None:
+    """Keep Phantom's structlog info lines off stdout (stdout carries the table)."""
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
+def library_versions(names: Sequence[str]) -> dict[str, str | None]:
+    """The installed version of each distribution in ``names`` (``None`` if absent)."""
+    versions: dict[str, str | None] = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_revision(root: Path) -> dict[str, object]:
+    """The commit measured, and the files under ``src`` that differ from it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=True
+        )
+        return done.stdout.rstrip()
+
+    try:
+        commit = git("rev-parse", "HEAD").strip()
+        changed = git("status", "--porcelain", "--", "src").splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "src_changes": None}
+    return {"commit": commit, "src_changes": changed}
+
+
+def _cpu_model() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return platform.processor() or "unknown"
+    for line in text.splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _memory_gib() -> float | None:
+    try:
+        text = Path("/proc/meminfo").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("MemTotal:"):
+            return round(int(line.split()[1]) / 2**20, 1)
+    return None
+
+
+def machine_info(extra: Mapping[str, object] | None = None) -> dict[str, Any]:
+    """What the numbers were measured on, plus benchmark-specific ``extra`` facts."""
+    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    info: dict[str, Any] = {
+        "hostname": platform.node(),
+        "platform": platform.platform(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(affinity) if affinity is not None else os.cpu_count(),
+        "memory_gib": _memory_gib(),
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+    }
+    info.update(extra or {})
+    return info
+
+
+def write_json(path: Path, payload: Mapping[str, Any]) -> None:
+    """Write ``payload`` as indented JSON (parents created, trailing newline)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", "utf-8")
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub Markdown table; columns after the first two are right-aligned."""
+    align = ["---" if i < 2 else "---:" for i in range(len(headers))]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+class Reporter:
+    """Progress on stderr: a Rich bar on a terminal, one plain line per step otherwise.
+
+    Progress goes to stderr so that stdout carries only the results table.
+    """
+
+    def __init__(self, total_steps: int, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self._console = Console(file=self._stream)
+        self._rich = self._console.is_terminal
+        self._total_steps = total_steps
+        self._step = 0
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._started = time.perf_counter()
+
+    @contextmanager
+    def running(self) -> Iterator[Reporter]:
+        """Show the progress display while the benchmark runs."""
+        if not self._rich:
+            yield self
+            return
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self._console,
+            transient=True,
+        )
+        with self._progress:
+            yield self
+        self._progress = None
+
+    def note(self, message: str) -> None:
+        """Print a line (above the bar on a terminal)."""
+        if self._progress is not None:
+            self._progress.console.print(message, highlight=False, markup=False)
+        else:
+            print(message, file=self._stream, flush=True)
+
+    def start(self, label: str, total: int) -> None:
+        """Begin step ``label`` of ``total`` units."""
+        self._step += 1
+        description = f"[{self._step}/{self._total_steps}] {label}"
+        if self._progress is not None:
+            if self._task is not None:
+                self._progress.remove_task(self._task)
+            self._task = self._progress.add_task(description, total=total)
+        else:
+            elapsed = time.perf_counter() - self._started
+            self.note(f"{description} … (t+{elapsed:.0f}s)")
+
+    def advance(self, completed: int) -> None:
+        """Report ``completed`` units of the current step done so far."""
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, completed=completed)
+
+    def done(self, message: str) -> None:
+        """End the current step with a one-line result."""
+        self.note(f"[{self._step}/{self._total_steps}]   {message}")
