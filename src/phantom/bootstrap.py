@@ -1,17 +1,23 @@
 """The composition root: builds every adapter from settings, once.
 
 Nothing is built at import. ``build(settings)`` opens a database per context, the
-event stores, the bus and the cache; ``Container.migrate()`` brings the schemas up;
-the gateway and the CLI are the only callers.
+event stores, the bus and the cache, the tenancy service (with its key material
+and token verifier) and the audit recorder; ``Container.migrate()`` brings the
+schemas up; the gateway and the CLI are the only callers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
 
 import structlog
 
+from phantom.audit.api import AuditDecision, AuditRecorder
+from phantom.audit.module import audit_module, checkpoint_keys
+from phantom.audit.recorder import SqlAuditRecorder
 from phantom.kernel.bus import EventBus, open_bus
 from phantom.kernel.cache import Cache, open_cache
 from phantom.kernel.clock import Clock, SystemClock
@@ -25,8 +31,28 @@ from phantom.kernel.events.relay import OutboxRelay
 from phantom.kernel.events.sql import SqlEventStore
 from phantom.kernel.module import Module
 from phantom.kernel.settings import Settings
+from phantom.tenancy.adapters.sql import SqlTenancyUnitOfWork
+from phantom.tenancy.domain.keys import MIN_PEPPER_BYTES
+from phantom.tenancy.domain.tokens import (
+    MIN_HS256_SECRET_BYTES,
+    TokenKey,
+    TokenKeyring,
+    TokenPolicy,
+    TokenVerifier,
+)
+from phantom.tenancy.key_material import TenancySecrets, decode_secret
+from phantom.tenancy.module import tenancy_module
+from phantom.tenancy.service import TenancyService
 
-__all__ = ["Container", "build", "known_modules"]
+__all__ = [
+    "Container",
+    "LoggingAuditRecorder",
+    "build",
+    "known_modules",
+    "tenancy_secrets",
+    "tenancy_service",
+    "token_verifier",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +64,54 @@ def known_modules() -> dict[str, Module]:
     the events of platform-wide administration); the bounded contexts join it as
     they are built.
     """
-    return {"system": Module(name="system")}
+    return {
+        "system": Module(name="system"),
+        "tenancy": tenancy_module(),
+        "audit": audit_module(),
+    }
+
+
+class LoggingAuditRecorder:
+    """The interim :class:`~phantom.audit.api.AuditRecorder`: decisions go to the log.
+
+    Every ``record`` is one ``audit.decision`` log line (warning level for
+    denials), every ``count`` one ``audit.count`` debug line. It keeps no chain:
+    it stands in until the audit context's recorder is wired in :func:`build`
+    (one line, marked there), so the gateway's code path is already the final one.
+    Decisions carry no secrets (``AuditDecision`` forbids them), so logging them
+    is safe.
+    """
+
+    def record(self, tenant_id: str, decision: AuditDecision) -> None:
+        """Log ``decision`` as ``audit.decision`` for ``tenant_id``."""
+        emit = log.warning if decision.result == "denied" else log.info
+        emit(
+            "audit.decision",
+            audit_tenant_id=tenant_id,
+            action=decision.action,
+            result=decision.result,
+            actor=decision.actor.model_dump(),
+            resource=None
+            if decision.resource is None
+            else decision.resource.model_dump(),
+            details=decision.details,
+        )
+
+    def count(
+        self,
+        tenant_id: str,
+        key_id: str,
+        action: str,
+        result: Literal["allowed", "denied"] = "allowed",
+    ) -> None:
+        """Log one allowed (or throttled) call as ``audit.count``."""
+        log.debug(
+            "audit.count",
+            audit_tenant_id=tenant_id,
+            key_id=key_id,
+            action=action,
+            result=result,
+        )
 
 
 @dataclass
@@ -53,6 +126,10 @@ class Container:
     bus: EventBus
     cache: Cache
     consumers: dict[str, Consumer] = field(default_factory=dict)
+    tenancy: TenancyService | None = None
+    """The tenancy service; ``None`` when the deployment has no tenancy context."""
+    audit: AuditRecorder = field(default_factory=LoggingAuditRecorder)
+    """Where the gateway records access decisions (wired in :func:`build`)."""
 
     def database(self, context: str) -> Database:
         """Return ``context``'s database."""
@@ -156,6 +233,11 @@ def build(
         stores=stores,
         bus=open_bus(settings.bus_url),
         cache=open_cache(settings.cache_url, max_entries=settings.cache_max_entries),
+        audit=SqlAuditRecorder(
+            databases["audit"], checkpoint_keys(settings.home / "keys"), clock=the_clock
+        )
+        if "audit" in databases
+        else LoggingAuditRecorder(),
     )
     for name, module in chosen.items():
         for spec in module.consumers:
@@ -166,5 +248,98 @@ def build(
                 max_attempts=settings.max_delivery_attempts,
                 clock=the_clock,
             )
+    if "tenancy" in databases:
+        container.tenancy = tenancy_service(container)
     log.debug("bootstrap.built", contexts=sorted(chosen))
     return container
+
+
+def tenancy_service(container: Container) -> TenancyService:
+    """The tenancy service on ``container``'s tenancy database.
+
+    Raises:
+        NotFound: the container has no tenancy database.
+        ConfigError: the key material or a token key is unusable.
+    """
+    settings = container.settings
+    secrets = tenancy_secrets(settings)
+    return TenancyService(
+        uow=SqlTenancyUnitOfWork(
+            container.database("tenancy"), container.stores["tenancy"]
+        ),
+        clock=container.clock,
+        hasher=secrets.hasher(),
+        verifier=token_verifier(settings, secrets),
+    )
+
+
+def tenancy_secrets(settings: Settings) -> TenancySecrets:
+    """The API key pepper and platform token secret: from settings, else files.
+
+    Values given in settings win; a missing one is read from (or generated into)
+    ``settings.home / "keys"`` (ADR 0009). Nothing has a default value.
+
+    Raises:
+        ConfigError: a value or file is malformed, too short or too readable.
+    """
+    pepper, signing = settings.api_key_pepper, settings.jwt_hs256_secret
+    if pepper is not None and signing is not None:
+        return TenancySecrets.from_values(
+            pepper=pepper.get_secret_value(), signing_secret=signing.get_secret_value()
+        )
+    loaded = TenancySecrets.load(settings.home / "keys")
+    if pepper is not None:
+        text = pepper.get_secret_value()
+        loaded = replace(
+            loaded, pepper=decode_secret("API key pepper", text, MIN_PEPPER_BYTES)
+        )
+    if signing is not None:
+        value = signing.get_secret_value()
+        loaded = replace(
+            loaded,
+            signing_secret=decode_secret(
+                "token signing secret", value, MIN_HS256_SECRET_BYTES
+            ),
+        )
+    return loaded
+
+
+def _pem(kid: str, value: str) -> str:
+    if value.lstrip().startswith("-----BEGIN"):
+        return value
+    try:
+        return Path(value).expanduser().read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"the RS256 public key {kid!r} is neither PEM text nor a readable file"
+        raise ConfigError(msg) from exc
+
+
+def _rs256_keys(keys: Mapping[str, str]) -> list[TokenKey]:
+    found = []
+    for kid, value in sorted(keys.items()):
+        try:
+            found.append(TokenKey.rs256(kid, _pem(kid, value)))
+        except ValueError as exc:
+            msg = f"the RS256 public key {kid!r} is unusable: {exc}"
+            raise ConfigError(msg) from None
+    return found
+
+
+def token_verifier(settings: Settings, secrets: TenancySecrets) -> TokenVerifier:
+    """The bearer-token verifier: the platform HS256 key plus configured RS256 keys.
+
+    Raises:
+        ConfigError: an RS256 key is unreadable, not RSA, too short, or reuses
+            the ``platform`` kid.
+    """
+    try:
+        keyring = TokenKeyring(
+            [
+                secrets.platform_token_key(),
+                *_rs256_keys(settings.jwt_rs256_public_keys),
+            ]
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    policy = TokenPolicy(issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    return TokenVerifier(keyring, policy)

@@ -15,6 +15,7 @@ from phantom.bootstrap import Container
 from phantom.gateway import create_app
 from phantom.kernel.settings import Settings
 from tests.support import build_notes_container
+from tests.support.notes import NOTES_POLICY
 
 
 @pytest.fixture(autouse=True)
@@ -60,4 +61,4 @@ def container(settings: Settings) -> Iterator[Container]:
 
 @pytest.fixture
 def app(settings: Settings, container: Container) -> FastAPI:
-    return create_app(settings, container=container)
+    return create_app(settings, container=container, extra_policy=NOTES_POLICY)

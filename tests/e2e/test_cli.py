@@ -82,10 +82,11 @@ def test_admin_migrate_migrates_every_context_and_prints_a_table(
 ) -> None:
     result = run("admin", "migrate", state=NOTES)
     assert result.exit_code == 0, result.output
-    for context in ("system", "notes"):
+    contexts = ("system", "tenancy", "audit", "notes")
+    for context in contexts:
         assert context in result.stdout
         assert (cli_home / "db" / f"{context}.sqlite").is_file()
-    assert result.stdout.count("done") == 2
+    assert result.stdout.count("done") == len(contexts)
     again = run("admin", "migrate", state=NOTES)  # idempotent
     assert again.exit_code == 0, again.output
 

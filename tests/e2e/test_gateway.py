@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from phantom import __version__
 from phantom.bootstrap import Container
 from phantom.gateway import create_app
+from phantom.gateway.policy import PUBLIC
 from phantom.kernel.errors import ConfigError
 from phantom.kernel.events.envelope import new_envelope
 from phantom.kernel.logging import configure_logging
@@ -28,7 +29,7 @@ from tests.support import (
     call,
     running,
 )
-from tests.support.notes import NOTE_WRITTEN, counter_value
+from tests.support.notes import NOTE_WRITTEN, NOTES_POLICY, counter_value
 
 UUID_RE = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
@@ -70,6 +71,8 @@ def test_readyz_is_ready_when_every_dependency_answers(app: FastAPI) -> None:
         "status": "ready",
         "checks": {
             "database:system": "ok",
+            "database:tenancy": "ok",
+            "database:audit": "ok",
             "database:notes": "ok",
             "bus": "ok",
             "cache": "ok",
@@ -82,7 +85,8 @@ def test_readyz_is_503_problem_when_a_database_is_unreachable(home: Path) -> Non
     settings = Settings(home=home, database_urls={"notes": closed_port})
     container = build_notes_container(settings, migrate=False)
     try:
-        response = call(create_app(settings, container=container), "GET", "/readyz")
+        app = create_app(settings, container=container, extra_policy=NOTES_POLICY)
+        response = call(app, "GET", "/readyz")
     finally:
         container.close()
     body = assert_problem(response, 503)
@@ -124,8 +128,8 @@ def test_metrics_count_requests_by_method_route_template_and_status(
 def test_apps_built_side_by_side_keep_their_own_metrics(
     settings: Settings, container: Container
 ) -> None:
-    first = create_app(settings, container=container)
-    second = create_app(settings, container=container)
+    first = create_app(settings, container=container, extra_policy=NOTES_POLICY)
+    second = create_app(settings, container=container, extra_policy=NOTES_POLICY)
     call(first, "GET", "/healthz")
     text = call(second, "GET", "/metrics").text
     assert 'route="/healthz"' not in text
@@ -258,12 +262,14 @@ def test_hostile_request_id_is_replaced_and_a_good_one_echoed(app: FastAPI) -> N
 
 
 def test_unexpected_exception_is_a_500_problem_without_internals(
-    app: FastAPI,
+    settings: Settings, container: Container
 ) -> None:
     def explode() -> None:
         msg = "secret internals at /srv/db password=hunter2"
         raise RuntimeError(msg)
 
+    policy = {**NOTES_POLICY, ("GET", "/explode"): PUBLIC}
+    app = create_app(settings, container=container, extra_policy=policy)
     app.add_api_route("/explode", explode)
     response = call(app, "GET", "/explode")
     body = assert_problem(response, 500)

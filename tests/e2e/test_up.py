@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,6 +20,9 @@ import pytest
 from phantom.testing.services import temporary_postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]
+KEY_LINE = re.compile(
+    r"^PHANTOM_API_KEY=(phk_[a-z2-7]{10}_[A-Za-z0-9_-]{43})$", re.MULTILINE
+)
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 
@@ -153,3 +157,30 @@ def test_up_on_postgresql_is_ready(home: Path, tmp_path: Path) -> None:
             assert ready["checks"]["database:system"] == "ok"
             assert stop(process, signal.SIGINT) == 0
         assert "Traceback" not in log.read_text()
+
+
+def test_up_creates_the_first_tenant_once_and_prints_a_working_key(
+    home: Path, tmp_path: Path
+) -> None:
+    with phantom_up(home, tmp_path) as (base, process, log):
+        wait_for(f"{base}/healthz", process, log)
+        keys = KEY_LINE.findall(log.read_text())
+        assert len(keys) == 1, log.read_text()
+        with httpx.Client(timeout=5.0) as client:
+            anonymous = client.get(f"{base}/v1/tenant")
+            tenant = client.get(
+                f"{base}/v1/tenant", headers={"Authorization": f"Bearer {keys[0]}"}
+            )
+        assert anonymous.status_code == 401
+        assert tenant.status_code == 200, tenant.text
+        assert tenant.json()["slug"] == "default"
+        assert stop(process, signal.SIGINT) == 0
+    output = log.read_text()
+    assert "Owner API key" in output  # the banner says where it is
+    assert output.count(keys[0]) == 1  # printed once, never logged
+    second_log = tmp_path / "second"
+    second_log.mkdir()
+    with phantom_up(home, second_log) as (base, process, log):
+        wait_for(f"{base}/healthz", process, log)
+        assert stop(process, signal.SIGINT) == 0
+    assert KEY_LINE.findall(log.read_text()) == []

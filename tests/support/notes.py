@@ -7,6 +7,9 @@ in ``notes_counters``, and an HTTP router:
 * ``POST /v1/notes`` appends ``notes.NoteWritten`` through the unit of work (201);
 * ``GET /v1/notes/{id}?tenant_id=`` reads the read model (404 for another tenant);
 * ``PUT /v1/notes/{id}`` rewrites a note at ``expected_version`` (409 on conflict).
+
+Its routes are public (``NOTES_POLICY``, passed to ``create_app(extra_policy=...)``):
+the notes context exercises the kernel, not authentication.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy import Column, Connection, Integer, String, Table, Text, and_, s
 from sqlalchemy.dialects import postgresql, sqlite
 
 from phantom.bootstrap import Container
+from phantom.gateway.policy import PUBLIC, RouteKey, Rule
 from phantom.gateway.problems import problem_responses
 from phantom.kernel.db.engine import Database
 from phantom.kernel.db.metadata import new_metadata
@@ -32,6 +36,7 @@ from phantom.kernel.module import ConsumerSpec, Module
 
 __all__ = [
     "COUNTER_CONSUMER",
+    "NOTES_POLICY",
     "NOTE_WRITTEN",
     "Note",
     "NoteNotFound",
@@ -42,6 +47,11 @@ __all__ = [
 NOTE_WRITTEN = "notes.NoteWritten"
 COUNTER_CONSUMER = "notes-counter"
 MIGRATIONS = Path(__file__).parent / "notes_migrations"
+NOTES_POLICY: dict[RouteKey, Rule] = {
+    ("POST", "/v1/notes"): PUBLIC,
+    ("GET", "/v1/notes/{note_id}"): PUBLIC,
+    ("PUT", "/v1/notes/{note_id}"): PUBLIC,
+}
 
 metadata = new_metadata()
 notes_table = Table(

@@ -189,6 +189,16 @@ class AuditRecorder(Protocol):
         """Append ``decision`` to ``tenant_id``'s chain (or ``PLATFORM_TENANT``'s)."""
         ...
 
-    def count(self, tenant_id: str, key_id: str, action: str) -> None:
-        """Count one allowed data-plane call of ``key_id``."""
+    def count(
+        self,
+        tenant_id: str,
+        key_id: str,
+        action: str,
+        result: Literal["allowed", "denied"] = "allowed",
+    ) -> None:
+        """Count one call of ``key_id`` in memory, flushed per minute.
+
+        An allowed data-plane call, or (``result="denied"``) a denial beyond the
+        gateway's per-second budget of one-by-one records.
+        """
         ...

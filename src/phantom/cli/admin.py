@@ -1,7 +1,9 @@
-"""``phantom admin``: migrations and dead letters.
+"""``phantom admin``: first tenant, migrations and dead letters.
 
 ::
 
+    phantom admin init [--name NAME] [--slug SLUG] [--owner-email EMAIL]
+                       [--force-new-tenant] [--json]
     phantom admin migrate
     phantom admin dead-letters list [--context NAME] [--all] [--json]
     phantom admin dead-letters replay ID [--context NAME] [--json]
@@ -26,8 +28,21 @@ from phantom.cli import (
     quiet_settings,
     reports_errors,
 )
+from phantom.cli.tenancy import (
+    create_first_tenant,
+    created_tenant_json,
+    has_tenants,
+    print_created_tenant,
+    tenancy_of,
+)
 from phantom.kernel.db.migrate import migrate
-from phantom.kernel.errors import ConfigError, InvalidInput, NotFound, Unavailable
+from phantom.kernel.errors import (
+    ConfigError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+)
 from phantom.kernel.events.dead_letters import (
     DeadLetter,
     DeadLetterNotFound,
@@ -38,10 +53,21 @@ if TYPE_CHECKING:
     from phantom.bootstrap import Container
     from phantom.kernel.events.inbox import Consumer
 
-__all__ = ["admin_app", "migrate_all"]
+__all__ = [
+    "FIRST_OWNER_EMAIL",
+    "FIRST_TENANT_NAME",
+    "FIRST_TENANT_SLUG",
+    "admin_app",
+    "migrate_all",
+]
+
+FIRST_TENANT_NAME = "Default"
+FIRST_TENANT_SLUG = "default"
+FIRST_OWNER_EMAIL = "admin@phantom.local"
 
 admin_app = typer.Typer(
-    help="Administration: migrations and dead letters.", no_args_is_help=True
+    help="Administration: first tenant, migrations and dead letters.",
+    no_args_is_help=True,
 )
 dead_letters_app = typer.Typer(
     help="Events that consumers gave up on: list and replay them.",
@@ -76,6 +102,51 @@ def migrate_all(container: Container) -> list[tuple[str, str]]:
             raise ConfigError(msg) from exc
         done.append((name, where))
     return done
+
+
+@admin_app.command("init")
+@reports_errors
+def init_command(  # noqa: PLR0913 - one option per field
+    ctx: typer.Context,
+    *,
+    name: Annotated[str, typer.Option("--name", help="The tenant's name.")] = (
+        FIRST_TENANT_NAME
+    ),
+    slug: Annotated[str, typer.Option("--slug", help="The tenant's URL handle.")] = (
+        FIRST_TENANT_SLUG
+    ),
+    owner_email: Annotated[
+        str, typer.Option("--owner-email", help="The owner's email.")
+    ] = FIRST_OWNER_EMAIL,
+    force_new_tenant: Annotated[
+        bool,
+        typer.Option(
+            "--force-new-tenant", help="Create a tenant even if some already exist."
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Create the first tenant and its owner, a platform administrator.
+
+    Migrates the databases first. The owner's API key is printed once.
+    """
+    settings = quiet_settings()
+    with open_container(settings, CliState.of(ctx)) as container:
+        migrate_all(container)
+        service = tenancy_of(container)
+        if has_tenants(service) and not force_new_tenant:
+            msg = (
+                "Phantom already has tenants; use `phantom tenants create`, or "
+                "--force-new-tenant to create another platform administrator's tenant"
+            )
+            raise Conflict(msg)
+        created = create_first_tenant(
+            service, name=name, slug=slug, owner_email=owner_email
+        )
+    if as_json:
+        typer.echo(json.dumps(created_tenant_json(created)))
+    else:
+        print_created_tenant(created)
 
 
 @admin_app.command("migrate")

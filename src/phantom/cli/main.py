@@ -6,6 +6,11 @@
     phantom up [--host 127.0.0.1] [--port 8000]
     phantom serve [--only ctx1,ctx2] [--host ...] [--port ...]
     phantom admin ...
+    phantom tenants|users|keys ...
+    phantom audit ...
+
+``phantom up`` creates the first tenant on its first run (no tenant yet) and
+prints the owner's API key once, below the banner.
 """
 
 from __future__ import annotations
@@ -21,8 +26,18 @@ from rich.panel import Panel
 from rich.table import Table
 
 from phantom import __version__
+from phantom.audit.cli import audit_app
 from phantom.cli import CliState, build_for, reports_errors
-from phantom.cli.admin import admin_app, migrate_all
+from phantom.cli.admin import (
+    FIRST_OWNER_EMAIL,
+    FIRST_TENANT_NAME,
+    FIRST_TENANT_SLUG,
+    admin_app,
+    migrate_all,
+)
+from phantom.cli.keys import keys_app
+from phantom.cli.tenancy import create_first_tenant, has_tenants, tenants_app
+from phantom.cli.users import users_app
 from phantom.gateway import create_app
 from phantom.kernel.errors import InvalidInput, Unavailable
 from phantom.kernel.logging import configure_logging
@@ -35,6 +50,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from phantom.bootstrap import Container
+    from phantom.tenancy.api import CreatedTenant
 
 __all__ = ["app", "main"]
 
@@ -46,6 +62,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(admin_app, name="admin")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")  # AUDIT WIRING: the audit context's commands
 
 HostOption = Annotated[
     str | None,
@@ -73,8 +93,12 @@ def version(
 @app.command()
 @reports_errors
 def up(ctx: typer.Context, host: HostOption = None, port: PortOption = None) -> None:
-    """Start Phantom with every context (migrating the databases first)."""
-    _serve(ctx, host, port, only=None)
+    """Start Phantom with every context (migrating the databases first).
+
+    On the first run (no tenant yet) it creates the first tenant and its owner, a
+    platform administrator, and prints the owner's API key once.
+    """
+    _serve(ctx, host, port, only=None, first_run=True)
 
 
 @app.command()
@@ -91,7 +115,7 @@ def serve(
     port: PortOption = None,
 ) -> None:
     """Serve some or all contexts (one deployable service per context set)."""
-    _serve(ctx, host, port, only=_parse_only(only))
+    _serve(ctx, host, port, only=_parse_only(only), first_run=False)
 
 
 def _parse_only(only: str | None) -> list[str] | None:
@@ -109,6 +133,8 @@ def _serve(
     host: str | None,
     port: int | None,
     only: Sequence[str] | None,
+    *,
+    first_run: bool,
 ) -> None:
     overrides: dict[str, object] = {"host": host, "port": port}
     settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
@@ -116,11 +142,25 @@ def _serve(
     container = build_for(settings, CliState.of(ctx), only)
     try:
         migrate_all(container)
+        created = _first_tenant(container) if first_run else None
         application = create_app(settings, container=container)
-        _banner(settings, container)
+        _banner(settings, container, created)
         _run(application, settings)
     finally:
         container.close()
+
+
+def _first_tenant(container: Container) -> CreatedTenant | None:
+    """Create the first tenant when there is none (``phantom up``'s first run)."""
+    service = container.tenancy
+    if service is None or has_tenants(service):
+        return None
+    return create_first_tenant(
+        service,
+        name=FIRST_TENANT_NAME,
+        slug=FIRST_TENANT_SLUG,
+        owner_email=FIRST_OWNER_EMAIL,
+    )
 
 
 def _display_host(host: str) -> str:
@@ -131,7 +171,9 @@ def _display_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _banner(settings: Settings, container: Container) -> None:
+def _banner(
+    settings: Settings, container: Container, created: CreatedTenant | None
+) -> None:
     base = f"http://{_display_host(settings.host)}:{settings.port}"
     grid = Table.grid(padding=(0, 2))
     grid.add_row("API docs", f"{base}/docs")
@@ -139,9 +181,15 @@ def _banner(settings: Settings, container: Container) -> None:
     grid.add_row("Data", str(settings.home.resolve()))
     for name, db in container.databases.items():
         grid.add_row(f"  {name}", db.redacted_url())
+    if created is not None:
+        owner = created.owner.email
+        grid.add_row("First tenant", f"{created.tenant.slug}, owner {owner}")
+        grid.add_row("Owner API key", "below, shown once: store it now")
     grid.add_row("Stop", "Ctrl-C")
     title = f"Phantom ML {__version__}"
     Console().print(Panel(grid, title=title, expand=False))
+    if created is not None:  # on a line of its own: never wrapped or cut
+        typer.echo(f"PHANTOM_API_KEY={created.owner_key.plaintext.get_secret_value()}")
 
 
 class _TerminatedError(Exception):

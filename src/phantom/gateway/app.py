@@ -3,6 +3,11 @@
 ``create_app(settings)`` is the only way to get one; nothing is built at import.
 Its lifespan runs one outbox relay per context database and subscribes every
 consumer to the bus; shutting down stops them and closes the bus and the container.
+
+Middlewares, outermost first: metrics, request context, CORS (only when
+``PHANTOM_CORS_ORIGINS`` lists origins), body limit, access (the policy table:
+authentication, rate limit, permission, idempotency; ADR 0011). The app refuses to
+start when a mounted route has no entry in the policy table.
 """
 
 from __future__ import annotations
@@ -12,23 +17,43 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final
 
 import structlog
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
+from starlette.middleware.cors import CORSMiddleware
 
 from phantom import __version__
+from phantom.audit.tasks import AuditMaintenance, run_audit_tasks
 from phantom.bootstrap import Container, build
+from phantom.gateway.access import AccessControl, AccessMiddleware
+from phantom.gateway.auth import API_KEY_HEADER, Authenticator, require
+from phantom.gateway.decisions import Decisions
 from phantom.gateway.health import health_router
+from phantom.gateway.idempotency import (
+    IDEMPOTENCY_HEADER,
+    REPLAYED_HEADER,
+    IdempotencyStore,
+)
 from phantom.gateway.middleware import (
     BodyLimitMiddleware,
     HttpMetrics,
     HttpMetricsMiddleware,
     RequestContextMiddleware,
 )
+from phantom.gateway.policy import (
+    POLICY,
+    RouteKey,
+    Rule,
+    check_complete,
+    mounted_routes,
+)
 from phantom.gateway.problems import document_problems, install_problem_handlers
+from phantom.gateway.ratelimit import RateLimiter
+from phantom.kernel.cache.memory import MemoryCache
 from phantom.kernel.errors import ConfigError
+from phantom.tenancy.http import tenancy_router
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Sequence
+    from collections.abc import AsyncIterator, Callable, Mapping, Sequence
     from contextlib import AbstractAsyncContextManager
 
     from phantom.kernel.bus.port import Subscription
@@ -41,6 +66,15 @@ log = structlog.get_logger(__name__)
 
 SHUTDOWN_TIMEOUT_S: Final = 10.0
 """How long the relays get to finish their round when the app stops."""
+_CORS_METHODS: Final = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+_CORS_HEADERS: Final = [
+    "Authorization",
+    "Content-Type",
+    API_KEY_HEADER,
+    IDEMPOTENCY_HEADER,
+    "X-Request-ID",
+]
+_CORS_EXPOSED: Final = ["Retry-After", "X-Request-ID", REPLAYED_HEADER]
 
 
 class PhantomAPI(FastAPI):
@@ -126,6 +160,14 @@ def _lifespan(
                 )
                 for relay in container.relays()
             ]
+            if isinstance(container.audit, AuditMaintenance):
+                # Stopped with the relays, so its last flush and signature land
+                # before the container closes.
+                relays.append(
+                    asyncio.create_task(
+                        run_audit_tasks(container.audit, stop), name="audit"
+                    )
+                )
             log.info(
                 "gateway.started",
                 contexts=sorted(container.modules),
@@ -147,6 +189,7 @@ def create_app(
     container: Container | None = None,
     modules: Sequence[Module] | None = None,
     only: Sequence[str] | None = None,
+    extra_policy: Mapping[RouteKey, Rule] | None = None,
 ) -> FastAPI:
     """Build the gateway application.
 
@@ -157,13 +200,16 @@ def create_app(
         modules: the modules to build the container from instead of the shipped
             ones (tests).
         only: serve only these contexts (``phantom serve --only``).
+        extra_policy: policy entries for routes of modules that do not ship with
+            Phantom (tests, plugins); they may not change a shipped entry.
 
     Returns:
         The FastAPI application; its lifespan runs the relays and consumers.
 
     Raises:
-        ConfigError: ``container`` is combined with ``modules``/``only``, or
-            ``only`` names an unknown context.
+        ConfigError: ``container`` is combined with ``modules``/``only``,
+            ``only`` names an unknown context, ``extra_policy`` overrides a
+            shipped entry, or a mounted route has no policy entry.
     """
     built = _container(settings, container, modules, only)
     app = PhantomAPI(
@@ -178,12 +224,77 @@ def create_app(
     registry = CollectorRegistry(auto_describe=True)
     app.state.metrics_registry = registry
     install_problem_handlers(app)
+    policy = _policy(extra_policy)
     # add_middleware wraps: the last one added runs first.
+    app.add_middleware(AccessMiddleware, control=_access(app, built, policy))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=_CORS_METHODS,
+            allow_headers=_CORS_HEADERS,
+            expose_headers=_CORS_EXPOSED,
+            allow_credentials=False,
+            max_age=600,
+        )
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(registry))
     app.include_router(health_router(built, registry))
-    for module in built.modules.values():
-        if module.router is not None:
-            app.include_router(module.router(built))
+    for router in _context_routers(built):
+        app.include_router(router)
+    check_complete(mounted_routes(app.routes), policy)
     return app
+
+
+def _policy(extra: Mapping[RouteKey, Rule] | None) -> dict[RouteKey, Rule]:
+    overridden = sorted(set(extra or {}) & set(POLICY))
+    if overridden:
+        names = ", ".join(f"{method} {path}" for method, path in overridden)
+        msg = f"extra_policy may not change the shipped policy of: {names}"
+        raise ConfigError(msg)
+    return {**POLICY, **(extra or {})}
+
+
+def _access(
+    app: FastAPI, container: Container, policy: Mapping[RouteKey, Rule]
+) -> AccessControl:
+    settings = container.settings
+    authenticator = (
+        None
+        if container.tenancy is None
+        else Authenticator(container.tenancy, ttl=settings.auth_cache_ttl_s)
+    )
+    cache = container.cache
+    return AccessControl(
+        routes=app.router.routes,
+        policy=policy,
+        authenticator=authenticator,
+        limiter=RateLimiter(
+            cache, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+        ),
+        idempotency=IdempotencyStore(cache, ttl=settings.idempotency_ttl_s),
+        decisions=Decisions(
+            container.audit, cache, per_second=settings.audit_denials_per_second
+        ),
+        blocking_cache=not isinstance(cache, MemoryCache),
+    )
+
+
+def _context_routers(container: Container) -> list[APIRouter]:
+    """Every deployed context's router.
+
+    Routers that act for the caller get the gateway's ``require`` factory (a
+    context never imports the gateway); test and plugin modules build theirs
+    from the container (``Module.router``).
+    """
+    routers: list[APIRouter] = []
+    if container.tenancy is not None:
+        routers.append(tenancy_router(container.tenancy, require))
+    # The contexts' own routers (audit's included); POLICY decides who may call them.
+    routers.extend(
+        module.router(container)
+        for module in container.modules.values()
+        if module.router is not None
+    )
+    return routers

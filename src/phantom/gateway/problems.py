@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from starlette.types import Scope
 
 __all__ = [
+    "CHALLENGE",
     "PROBLEM_MEDIA_TYPE",
     "FieldError",
     "MalformedBody",
@@ -59,6 +60,8 @@ PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
 _MAX_MSG_CHARS: Final = 300
 _MAX_ERRORS: Final = 50
 _SCHEMA_REF: Final = "#/components/schemas/{model}"
+CHALLENGE: Final = 'Bearer realm="phantom"'
+"""The ``WWW-Authenticate`` challenge a 401 carries (RFC 6750)."""
 
 
 class MalformedBody(InvalidInput):
@@ -186,7 +189,8 @@ async def _on_phantom_error(request: Request, exc: Exception) -> JSONResponse:
         return internal_error_response(request.scope, exc)
     if exc.status >= 500:
         log.warning("gateway.error", code=exc.code, detail=exc.detail)
-    return problem_response(exc, request.scope)
+    headers = {"WWW-Authenticate": CHALLENGE} if exc.status == 401 else None
+    return problem_response(exc, request.scope, headers=headers)
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -47,6 +47,27 @@ class Settings(BaseSettings):
         max_body_bytes: the largest request body the gateway accepts.
         log_json: JSON log lines (``True``), human-readable ones (``False``), or
             JSON unless stderr is a terminal (``None``, the default).
+        contexts: the contexts a plain ``build``/``phantom up`` runs.
+        api_key_pepper: the server-side key of API key hashes (URL-safe base64,
+            32+ bytes); ``None`` reads or creates ``home/keys`` (ADR 0009).
+        jwt_issuer: the ``iss`` every bearer token must carry.
+        jwt_audience: the ``aud`` every bearer token must carry.
+        jwt_hs256_secret: the platform's HS256 token secret (``kid`` ``platform``,
+            URL-safe base64, 32+ bytes); ``None`` reads or creates ``home/keys``.
+        jwt_rs256_public_keys: external issuers' RS256 public keys by ``kid``, each
+            a PEM text or the path of a PEM file.
+        auth_cache_ttl_s: how long a verified credential is reused without a
+            database lookup (at most 1 s, so a revocation takes effect within a
+            second; 0 turns the cache off).
+        rate_limit_per_second: each tenant's sustained request rate at the
+            gateway (token bucket refill; 0 turns rate limiting off).
+        rate_limit_burst: each tenant's bucket size (requests allowed at once).
+        cors_origins: origins allowed to call the API from a browser; empty (the
+            default) turns CORS off.
+        idempotency_ttl_s: how long a response to a POST with an
+            ``Idempotency-Key`` is kept for replay.
+        audit_denials_per_second: denials recorded one by one per tenant and
+            second; more in the same second are counted instead (ADR 0011).
     """
 
     model_config = SettingsConfigDict(
@@ -72,7 +93,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     relay_interval_s: float = Field(default=0.2, gt=0)
     max_delivery_attempts: int = Field(default=5, ge=1)
-    contexts: list[str] = Field(default_factory=lambda: ["system"])
+    contexts: list[str] = Field(default_factory=lambda: ["system", "tenancy", "audit"])
+    api_key_pepper: SecretStr | None = None
+    jwt_issuer: str = Field(default="phantom", min_length=1)
+    jwt_audience: str = Field(default="phantom-api", min_length=1)
+    jwt_hs256_secret: SecretStr | None = None
+    jwt_rs256_public_keys: dict[str, str] = Field(default_factory=dict)
+    auth_cache_ttl_s: float = Field(default=1.0, ge=0, le=1.0)
+    rate_limit_per_second: float = Field(default=50.0, ge=0)
+    rate_limit_burst: int = Field(default=100, ge=1)
+    cors_origins: list[str] = Field(default_factory=list)
+    idempotency_ttl_s: int = Field(default=86_400, ge=1)
+    audit_denials_per_second: int = Field(default=20, ge=1)
 
     @field_validator("contexts")
     @classmethod

@@ -69,3 +69,15 @@ def test_concurrent_hits_are_all_counted() -> None:
         thread.join()
     drained = counter.drain(T + timedelta(minutes=1))
     assert sum(int(d.details["count"]) for d in drained["t1"]) == 16_000  # type: ignore[call-overload]
+
+
+def test_counted_denials_keep_their_result_apart_from_allowed_calls() -> None:
+    counter = UsageCounter()
+    counter.hit("t1", "k1", "auth.denied", T, result="denied")
+    counter.hit("t1", "k1", "auth.denied", T + timedelta(seconds=1), result="denied")
+    counter.hit("t1", "k1", "auth.denied", T + timedelta(seconds=2))
+    drained = counter.drain(T, include_open=True)["t1"]
+    assert [(d.result, dict(d.details)["count"]) for d in drained] == [
+        ("allowed", 1),
+        ("denied", 2),
+    ]

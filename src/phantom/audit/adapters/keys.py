@@ -31,9 +31,12 @@ from phantom.audit.domain.checkpoints import key_id
 from phantom.kernel.errors import ConfigError
 from phantom.kernel.ids import uuid7
 
-__all__ = ["CheckpointKeys"]
+__all__ = ["KEY_FILE", "CheckpointKeys", "checkpoint_keys"]
 
 log = structlog.get_logger(__name__)
+
+KEY_FILE = "audit-ed25519.pem"
+"""The signing key's file name in the keys directory (``PHANTOM_HOME/keys``)."""
 
 
 class CheckpointKeys:
@@ -105,3 +108,8 @@ class CheckpointKeys:
             "audit.key.created", path=str(self.path), key_id=key_id(key.public_key())
         )
         return key
+
+
+def checkpoint_keys(keys_dir: Path) -> CheckpointKeys:
+    """The key holder of ``keys_dir/audit-ed25519.pem`` (nothing is read yet)."""
+    return CheckpointKeys(keys_dir / KEY_FILE)

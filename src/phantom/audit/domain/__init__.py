@@ -15,6 +15,7 @@ from phantom.audit.domain.entry import (
     EntryDraft,
     ResourceRef,
     Result,
+    clip,
 )
 from phantom.audit.domain.errors import AuditAppendConflict, InvalidAuditEntry
 from phantom.audit.domain.query import MAX_PAGE, EntryQuery, Page
@@ -40,6 +41,7 @@ __all__ = [
     "UsageCounter",
     "VerifyReport",
     "canonical",
+    "clip",
     "genesis_hash",
     "key_id",
     "link",

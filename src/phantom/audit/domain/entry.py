@@ -21,6 +21,7 @@ __all__ = [
     "EntryDraft",
     "ResourceRef",
     "Result",
+    "clip",
 ]
 
 Result = Literal["success", "denied", "error", "allowed"]
@@ -36,6 +37,18 @@ _LIMITS: Final = {
     "resource type": 100,
     "resource id": 200,
 }
+
+
+def clip(name: str, value: str) -> str:
+    """``value`` cut to the length the entry field ``name`` allows.
+
+    For values that come from outside (a presented key id, a stream id): an entry
+    that records them clipped is better than no entry. A clipped value ends with
+    ``…``. ``name`` is one of ``action``, ``actor kind``, ``actor id``, ``actor
+    via``, ``resource type``, ``resource id``.
+    """
+    limit = _LIMITS[name]
+    return value if len(value) <= limit else value[: limit - 1] + "\u2026"
 
 
 def _check(name: str, value: str, *, optional: bool = False) -> None:

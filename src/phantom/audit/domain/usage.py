@@ -13,7 +13,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from phantom.audit.domain.entry import ActorRef, EntryDraft
+from phantom.audit.domain.entry import ActorRef, EntryDraft, Result
 
 __all__ = ["USAGE_ACTOR_KIND", "UsageCounter"]
 
@@ -22,12 +22,16 @@ USAGE_ACTOR_KIND: Final = "api_key"
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
-_Bucket = tuple[str, str, str, int]
-"""(tenant id, key id, action, minute since the epoch)"""
+_Bucket = tuple[str, str, str, int, Result]
+"""(tenant id, key id, action, minute since the epoch, result)"""
 
 
 class UsageCounter:
-    """Counts allowed calls per (tenant, key, action, minute); safe across threads.
+    """Counts calls per (tenant, key, action, minute, result); safe across threads.
+
+    The result is ``allowed`` (data-plane calls) unless told otherwise: the
+    gateway also counts the denials beyond its per-second budget here, as
+    ``denied``, so the chain never calls them allowed.
 
     A count for a minute that was already drained (a late hit) starts a new bucket
     and is drained as a second entry for that minute, so no call is lost.
@@ -37,8 +41,15 @@ class UsageCounter:
         self._lock = threading.Lock()
         self._counts: dict[_Bucket, int] = {}
 
-    def hit(self, tenant_id: str, key_id: str, action: str, at: datetime) -> None:
-        """Count one allowed call.
+    def hit(
+        self,
+        tenant_id: str,
+        key_id: str,
+        action: str,
+        at: datetime,
+        result: Result = "allowed",
+    ) -> None:
+        """Count one call.
 
         Args:
             tenant_id: the caller's tenant.
@@ -46,8 +57,10 @@ class UsageCounter:
                 subject).
             action: what was called, e.g. ``usage.predict``.
             at: when (timezone-aware).
+            result: how it ended (``allowed`` for data-plane calls).
         """
-        bucket = (tenant_id, key_id, action, math.floor(at.timestamp()) // 60)
+        minute = math.floor(at.timestamp()) // 60
+        bucket = (tenant_id, key_id, action, minute, result)
         with self._lock:
             self._counts[bucket] = self._counts.get(bucket, 0) + 1
 
@@ -66,8 +79,9 @@ class UsageCounter:
             include_open: drain the open minute too (at shutdown).
 
         Returns:
-            Per tenant, one ``allowed`` draft per (key, action, minute), ordered by
-            minute, key and action, with details ``{"count": n, "minute": iso}``.
+            Per tenant, one draft per (key, action, minute, result), ordered by
+            minute, key, action and result, with details
+            ``{"count": n, "minute": iso}``.
         """
         open_minute = math.floor(now.timestamp()) // 60
         with self._lock:
@@ -78,20 +92,22 @@ class UsageCounter:
             ]
             taken = {bucket: self._counts.pop(bucket) for bucket in closed}
         drafts: dict[str, list[EntryDraft]] = {}
-        for bucket in sorted(taken, key=lambda b: (b[0], b[3], b[1], b[2])):
-            tenant_id, key_id, action, minute = bucket
+        for bucket in sorted(taken, key=lambda b: (b[0], b[3], b[1], b[2], b[4])):
+            tenant_id, key_id, action, minute, result = bucket
             drafts.setdefault(tenant_id, []).append(
-                _draft(key_id, action, minute, taken[bucket])
+                _draft(key_id, action, minute, taken[bucket], result)
             )
         return drafts
 
 
-def _draft(key_id: str, action: str, minute: int, count: int) -> EntryDraft:
+def _draft(
+    key_id: str, action: str, minute: int, count: int, result: Result
+) -> EntryDraft:
     start = _EPOCH + timedelta(minutes=minute)
     return EntryDraft(
         action=action,
         actor=ActorRef(kind=USAGE_ACTOR_KIND, id=key_id, via="api_key"),
         occurred_at=start,
-        result="allowed",
+        result=result,
         details={"count": count, "minute": start.strftime("%Y-%m-%dT%H:%MZ")},
     )

@@ -13,6 +13,7 @@ from phantom.kernel.cache.port import (
     INT64_MAX,
     INT64_MIN,
     check_amount,
+    check_bucket,
     check_ttl,
     check_value,
 )
@@ -27,6 +28,7 @@ __all__ = ["DEFAULT_MAX_ENTRIES", "MemoryCache"]
 
 DEFAULT_MAX_ENTRIES: Final = 10_000
 _INT_RE: Final = re.compile(rb"-?(0|[1-9][0-9]{0,18})")
+_BUCKET: Final = b"bucket"
 
 
 class MemoryCache:
@@ -116,6 +118,27 @@ class MemoryCache:
             self._store(key, str(total).encode("ascii"), deadline)
             return total
 
+    def take(self, key: CacheKey, *, rate: float, burst: int, cost: int = 1) -> float:
+        """Take ``cost`` tokens from the bucket under ``key`` (see ``Cache``)."""
+        per_second, size, taken = check_bucket(rate, burst, cost)
+        with self._lock:
+            self._check_open()
+            now = self._time_fn()
+            current = self._live(key, now)
+            tokens = float(size)
+            if current is not None:
+                held, stamp = _parse_bucket(current)
+                tokens = min(float(size), held + max(0.0, now - stamp) * per_second)
+            wait = 0.0
+            if tokens >= taken:
+                tokens -= taken
+            else:
+                wait = (taken - tokens) / per_second
+            state = f"bucket {tokens!r} {now!r}".encode("ascii")
+            refill = max((size - tokens) / per_second, 1e-3)
+            self._store(key, state, now + refill)
+            return wait
+
     def clear_tenant(self, tenant_id: str) -> int:
         """Remove every entry of ``tenant_id``; return how many live ones went."""
         check_tenant_id(tenant_id)
@@ -175,3 +198,15 @@ def _parse_int(value: bytes) -> int:
         msg = "cache value is not an integer and cannot be incremented"
         raise InvalidInput(msg)
     return int(value)
+
+
+def _parse_bucket(value: bytes) -> tuple[float, float]:
+    """Parse a bucket entry ``b"bucket <tokens> <stamp>"``."""
+    parts = value.split(b" ")
+    if len(parts) == 3 and parts[0] == _BUCKET:
+        try:
+            return float(parts[1]), float(parts[2])
+        except ValueError:
+            pass
+    msg = "cache value is not a token bucket"
+    raise InvalidInput(msg)

@@ -20,6 +20,7 @@ __all__ = [
     "INT64_MIN",
     "Cache",
     "check_amount",
+    "check_bucket",
     "check_ttl",
     "check_value",
 ]
@@ -39,7 +40,8 @@ class Cache(Protocol):
     * :meth:`set` replaces both the value and the ttl of an existing entry.
     * A cache may evict entries before their ttl (the memory adapter is an LRU),
       so a cache is never the only copy of anything.
-    * :meth:`incr` is atomic across threads and processes sharing the backend.
+    * :meth:`incr` and :meth:`take` are atomic across threads and processes
+      sharing the backend.
     * Every method is safe to call from several threads at once.
     * A backend that cannot be reached raises :class:`Unavailable`; after
       :meth:`close` every method except :meth:`close` raises :class:`Unavailable`.
@@ -94,6 +96,25 @@ class Cache(Protocol):
         Raises:
             InvalidInput: the stored value is not an integer, the result leaves
                 the signed 64-bit range, or ``ttl`` is not positive.
+            Unavailable: the backend cannot be reached.
+        """
+        ...
+
+    def take(self, key: CacheKey, *, rate: float, burst: int, cost: int = 1) -> float:
+        """Atomically take ``cost`` tokens from the token bucket under ``key``.
+
+        The bucket holds at most ``burst`` tokens and refills at ``rate`` tokens
+        per second; a missing (or expired) bucket starts full. When it holds at
+        least ``cost`` tokens they are taken and ``0.0`` is returned; otherwise
+        nothing is taken and the answer is the seconds until ``cost`` tokens
+        will be there. The entry expires once the bucket would be full again, so
+        idle buckets cost nothing. Its stored value is the adapter's own: use the
+        key for nothing else.
+
+        Raises:
+            InvalidInput: ``rate`` is not positive and finite, ``burst`` or
+                ``cost`` is not a positive int, ``cost`` exceeds ``burst``, or the
+                entry holds something else than a bucket.
             Unavailable: the backend cannot be reached.
         """
         ...
@@ -170,3 +191,30 @@ def check_amount(amount: object) -> int:
         msg = "cache increments must fit in a signed 64-bit integer"
         raise InvalidInput(msg)
     return amount
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        msg = f"bucket {name} must be a positive int, got {value!r}"
+        raise InvalidInput(msg)
+    return value
+
+
+def check_bucket(rate: object, burst: object, cost: object) -> tuple[float, int, int]:
+    """Return the arguments of :meth:`Cache.take` if they describe a usable bucket.
+
+    Raises:
+        InvalidInput: ``rate`` is not a positive finite number, ``burst`` or
+            ``cost`` is not a positive ``int``, or ``cost`` exceeds ``burst``.
+    """
+    if isinstance(rate, bool) or not isinstance(rate, int | float):
+        msg = f"bucket rate must be a number, got {type(rate).__name__}"
+        raise InvalidInput(msg)
+    if not 0 < rate < float("inf"):
+        msg = f"bucket rate must be positive and finite, got {rate!r}"
+        raise InvalidInput(msg)
+    size, taken = _positive_int("burst", burst), _positive_int("cost", cost)
+    if taken > size or size > INT64_MAX:
+        msg = f"bucket cost {taken} can never be taken from a burst of {size}"
+        raise InvalidInput(msg)
+    return float(rate), size, taken

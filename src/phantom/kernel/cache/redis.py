@@ -16,11 +16,16 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from phantom.kernel.cache.keys import check_prefix, tenant_prefix
-from phantom.kernel.cache.port import check_amount, check_ttl, check_value
+from phantom.kernel.cache.port import (
+    check_amount,
+    check_bucket,
+    check_ttl,
+    check_value,
+)
 from phantom.kernel.errors import ConfigError, InvalidInput, Unavailable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     import redis
 
@@ -33,6 +38,34 @@ DEFAULT_SOCKET_TIMEOUT: Final = 2.0
 _DELETE_BATCH: Final = 500
 _SCAN_COUNT: Final = 1000
 _BAD_INCREMENT: Final = ("not an integer", "overflow")
+_NOT_A_BUCKET: Final = "not a token bucket"
+_TAKE_SCRIPT: Final = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local tokens = burst
+local state = redis.call('GET', KEYS[1])
+if state then
+  local held, stamp = string.match(state, '^bucket (%S+) (%S+)$')
+  held, stamp = tonumber(held), tonumber(stamp)
+  if held == nil or stamp == nil then
+    return redis.error_reply('not a token bucket')
+  end
+  tokens = math.min(burst, held + math.max(0, now - stamp) * rate)
+end
+local wait = 0
+if tokens >= cost then
+  tokens = tokens - cost
+else
+  wait = (cost - tokens) / rate
+end
+local refill = math.max(1, math.ceil((burst - tokens) / rate * 1000))
+redis.call('SET', KEYS[1],
+  string.format('bucket %.17g %.17g', tokens, now), 'PX', refill)
+return string.format('%.17g', wait)
+"""
 
 
 def split_prefix(url: str) -> tuple[str, str]:
@@ -114,6 +147,7 @@ class RedisCache:
         self._response_error: type[Exception] = redis.exceptions.ResponseError
         self._closed = False
         self._close_lock = threading.Lock()
+        self._take: Callable[..., object] | None = None
 
     @property
     def prefix(self) -> str:
@@ -174,6 +208,32 @@ class RedisCache:
                     raise
                 msg = "cache value is not an integer or the increment overflows"
                 raise InvalidInput(msg) from exc
+
+    def take(self, key: CacheKey, *, rate: float, burst: int, cost: int = 1) -> float:
+        """Take ``cost`` tokens from the bucket under ``key`` (see :class:`Cache`).
+
+        One Lua script reads the bucket, refills it by the server's ``TIME`` (so
+        every process shares one clock) and writes it back with a ``PX`` expiry
+        at the moment it would be full again.
+        """
+        per_second, size, taken = check_bucket(rate, burst, cost)
+        name = key.render(self._prefix)
+        with self._translate("take"):
+            try:
+                answer = self._script()(keys=[name], args=[per_second, size, taken])
+            except self._response_error as exc:
+                if _NOT_A_BUCKET not in str(exc):
+                    raise
+                msg = "cache value is not a token bucket"
+                raise InvalidInput(msg) from exc
+        text = answer.decode("ascii") if isinstance(answer, bytes) else str(answer)
+        return float(text)
+
+    def _script(self) -> Callable[..., object]:
+        with self._close_lock:
+            if self._take is None:
+                self._take = self._client.register_script(_TAKE_SCRIPT)
+            return self._take
 
     def clear_tenant(self, tenant_id: str) -> int:
         """Remove every key of ``tenant_id`` with ``SCAN MATCH`` and batched UNLINKs.

@@ -21,6 +21,7 @@ import pytest
 
 from phantom.kernel.cache import Cache, cache_key
 from phantom.kernel.errors import InvalidInput, Unavailable
+from phantom.testing.contracts.cache_buckets import TokenBucketContract
 
 __all__ = ["HOSTILE_PARTS", "CacheContract", "ManualTime"]
 
@@ -76,8 +77,12 @@ class ManualTime:
         self.now += seconds
 
 
-class CacheContract:
-    """Behaviour every cache adapter must show (see the module docstring)."""
+class CacheContract(TokenBucketContract):
+    """Behaviour every cache adapter must show (see the module docstring).
+
+    The token-bucket tests (:meth:`Cache.take`) come from
+    :class:`~phantom.testing.contracts.cache_buckets.TokenBucketContract`.
+    """
 
     @pytest.fixture
     def cache(self) -> Cache:
