@@ -395,3 +395,24 @@ def test_log_lines_carry_request_and_trace_ids(
     assert stdlib == [stdlib[0]]
     assert stdlib[0]["event"] == "outside any request"
     assert "request_id" not in stdlib[0]
+
+
+def test_logged_exceptions_never_carry_local_variables(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json as _json
+
+    import structlog
+
+    from phantom.kernel.logging import configure_logging
+    from phantom.kernel.settings import Settings
+
+    configure_logging(Settings(log_json=True, log_level="INFO"))
+    secret = "phk_secretprefix_dont-log-me"  # noqa: S105 - a local that must not leak
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        structlog.get_logger("test").exception("test.failed")
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert secret not in line
+    assert "locals" not in _json.loads(line)["exception"][0]["frames"][-1]

@@ -18,6 +18,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import structlog
+import structlog.tracebacks
 
 if TYPE_CHECKING:
     from collections.abc import MutableMapping
@@ -82,7 +83,11 @@ def _formatter(*, as_json: bool) -> structlog.stdlib.ProcessorFormatter:
     chain: list[Processor] = [strip_meta]
     if as_json:
         chain += [
-            structlog.processors.dict_tracebacks,
+            # Frames without their local variables: locals can hold request
+            # bodies, credentials or key material, which must never reach a log.
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
             structlog.processors.JSONRenderer(),
         ]
     else:  # the console renderer prints exceptions itself

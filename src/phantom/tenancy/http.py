@@ -192,7 +192,7 @@ def _identity_routes(
     router: APIRouter, service: TenancyService, require: RequireFactory
 ) -> None:
     @router.get("/me", operation_id="get_me", responses=_ERRORS)
-    def get_me(caller: Annotated[Principal, Depends(require(None))]) -> Me:
+    async def get_me(caller: Annotated[Principal, Depends(require(None))]) -> Me:
         """The authenticated caller."""
         return Me(
             tenant_id=caller.tenant_id,
