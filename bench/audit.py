@@ -25,11 +25,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
-import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -40,7 +37,6 @@ from typing import Any, Final, Literal
 
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from bench.common import (
@@ -48,11 +44,15 @@ from bench.common import (
     Reporter,
     fmt_int,
     fmt_ratio,
+    fresh_database,
     git_revision,
     library_versions,
+    load_average,
     machine_info,
     markdown_table,
     median,
+    pg_url,
+    postgres_info,
     quiet_logs,
     utc_now,
     write_json,
@@ -113,34 +113,6 @@ def draft(n: int) -> EntryDraft:
 # --- databases -----------------------------------------------------------------------
 
 
-def _pg_url(admin_url: str, database: str) -> str:
-    url = make_url(admin_url).set(drivername="postgresql", database=database)
-    return url.render_as_string(hide_password=False)
-
-
-@contextmanager
-def fresh_database(backend: Backend, workdir: Path, admin_url: str) -> Iterator[str]:
-    """A new, empty database (SQLite file or PostgreSQL database), dropped after."""
-    if backend == "sqlite":
-        workdir.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix="audit-", dir=workdir))
-        try:
-            yield f"sqlite:///{folder / 'audit.sqlite'}"
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    name = f"phantom_bench_{secrets.token_hex(6)}"
-    admin = _pg_url(admin_url, make_url(admin_url).database or "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield _pg_url(admin_url, name)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            conn.execute(drop.format(sql.Identifier(name)))
-
-
 @contextmanager
 def audit_database(url: str) -> Iterator[Database]:
     """The audit context's database at ``url``, migrated (untimed) and warm."""
@@ -151,15 +123,6 @@ def audit_database(url: str) -> Iterator[Database]:
         yield db
     finally:
         db.dispose()
-
-
-def postgres_info(admin_url: str) -> dict[str, object]:
-    """Server version and durability settings; raises when unreachable."""
-    url = _pg_url(admin_url, make_url(admin_url).database or "postgres")
-    with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
-        names = ("server_version", "fsync", "synchronous_commit")
-        found = {n: conn.execute(f"SHOW {n}").fetchone() for n in names}
-    return {f"postgres_{n}": row[0] if row else None for n, row in found.items()}
 
 
 # --- the writers ---------------------------------------------------------------------
@@ -225,7 +188,7 @@ def append_raw(
             return time.perf_counter() - started
         finally:
             conn.close()
-    url = _pg_url(db.url, make_url(db.url).database or "postgres")
+    url = pg_url(db.url, make_url(db.url).database or "postgres")
     with psycopg.connect(url, options=f"-csearch_path={db.schema}") as pg:
         started = time.perf_counter()
         for batch in batches:
@@ -369,7 +332,7 @@ def run_phantom(
     """Append with the product into a fresh database (then verify the 1,000s)."""
     label = f"{cell.backend} {cell.size}/tx phantom"
     with (
-        fresh_database(cell.backend, plan.workdir, plan.admin_url) as url,
+        fresh_database(cell.backend, plan.workdir, plan.admin_url, name="audit") as url,
         audit_database(url) as db,
     ):
         reporter.start(label, plan.entries)
@@ -396,7 +359,7 @@ def run_raw(plan: Plan, cell: Cell, reporter: Reporter) -> None:
     label = f"{cell.backend} {cell.size}/tx raw"
     rows = sealed_rows(plan.entries, sqlite=cell.backend == "sqlite")
     with (
-        fresh_database(cell.backend, plan.workdir, plan.admin_url) as url,
+        fresh_database(cell.backend, plan.workdir, plan.admin_url, name="audit") as url,
         audit_database(url) as db,
     ):
         reporter.start(label, plan.entries)
@@ -484,10 +447,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _load_average() -> list[float] | None:
-    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, write the JSON results and print the tables."""
     args = parse_args(argv)
@@ -509,9 +468,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     reporter = Reporter(args.repeat * len(backends) * len(SHAPES) * len(IMPLS))
     plan = Plan(args.entries, args.repeat, backends, args.postgres_url, args.workdir)
     started = utc_now()
-    extra["load_average_at_start"] = _load_average()
+    extra["load_average_at_start"] = load_average()
     cells, checks = run(plan, reporter)
-    extra["load_average_at_end"] = _load_average()
+    extra["load_average_at_end"] = load_average()
     extra["libraries"] = library_versions(
         ["phantom-ml", "psycopg", "psycopg-binary", "sqlalchemy", "cryptography"]
     )

@@ -6,9 +6,12 @@ import json
 import logging
 import os
 import platform
+import secrets
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -17,7 +20,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
+import psycopg
 import structlog
+from psycopg import sql
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -28,17 +33,22 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from sqlalchemy.engine import make_url
 
 __all__ = [
     "RESULTS_DIR",
     "Reporter",
     "fmt_int",
     "fmt_ratio",
+    "fresh_database",
     "git_revision",
     "library_versions",
+    "load_average",
     "machine_info",
     "markdown_table",
     "median",
+    "pg_url",
+    "postgres_info",
     "quiet_logs",
     "utc_now",
     "write_json",
@@ -218,3 +228,48 @@ class Reporter:
     def done(self, message: str) -> None:
         """End the current step with a one-line result."""
         self.note(f"[{self._step}/{self._total_steps}]   {message}")
+
+
+def pg_url(admin_url: str, database: str) -> str:
+    """``admin_url`` pointed at ``database``, in the plain ``postgresql://`` form."""
+    url = make_url(admin_url).set(drivername="postgresql", database=database)
+    return url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def fresh_database(
+    backend: str, workdir: Path, admin_url: str, *, name: str = "bench"
+) -> Iterator[str]:
+    """A new, empty database (SQLite file or PostgreSQL database), dropped after."""
+    if backend == "sqlite":
+        workdir.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=workdir))
+        try:
+            yield f"sqlite:///{folder / f'{name}.sqlite'}"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    database = f"phantom_bench_{secrets.token_hex(6)}"
+    admin = pg_url(admin_url, make_url(admin_url).database or "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    try:
+        yield pg_url(admin_url, database)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            conn.execute(drop.format(sql.Identifier(database)))
+
+
+def postgres_info(admin_url: str) -> dict[str, object]:
+    """Server version and durability settings; raises when unreachable."""
+    url = pg_url(admin_url, make_url(admin_url).database or "postgres")
+    with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
+        names = ("server_version", "fsync", "synchronous_commit", "wal_sync_method")
+        found = {n: conn.execute(f"SHOW {n}").fetchone() for n in names}
+    return {f"postgres_{n}": row[0] if row else None for n, row in found.items()}
+
+
+def load_average() -> list[float] | None:
+    """1, 5 and 15-minute load: the benchmarks assume an otherwise idle machine."""
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None

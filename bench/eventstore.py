@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
-import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -44,7 +41,6 @@ from eventsourcing.sqlite import (
     SQLiteConnectionPool,
     SQLiteDatastore,
 )
-from psycopg import sql
 from pydantic_core import to_json
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -54,11 +50,14 @@ from bench.common import (
     Reporter,
     fmt_int,
     fmt_ratio,
+    fresh_database,
     git_revision,
     library_versions,
+    load_average,
     machine_info,
     markdown_table,
     median,
+    postgres_info,
     quiet_logs,
     utc_now,
     write_json,
@@ -390,6 +389,18 @@ def eventsourcing_writer(backend: Backend, url: str) -> Iterator[Writer]:
 # --- eventsourcing, as its users run it ----------------------------------------------
 
 
+def _fields(version: int) -> tuple[str, int, float, list[str], str, str]:
+    """:data:`PAYLOAD`'s fields in order, typed, for the aggregate's methods."""
+    return (
+        "m-17",
+        version,
+        0.9123,
+        ["a", "b"],
+        "scored on the nightly holdout",
+        "staging",
+    )
+
+
 class ScoredModel(Aggregate):
     """An aggregate whose every event carries the benchmark payload."""
 
@@ -433,9 +444,9 @@ class EventsourcingAppWriter:
     def write(self, tx: int, size: int) -> None:
         """One new aggregate with ``size`` events, saved in one transaction."""
         del tx
-        aggregate = ScoredModel(**payload(1))
+        aggregate = ScoredModel(*_fields(1))
         for i in range(2, size + 1):
-            aggregate.score(**payload(i))
+            aggregate.score(*_fields(i))
         self.app.save(aggregate)
 
     def query(self, statement: str) -> list[tuple[Any, ...]]:
@@ -485,48 +496,6 @@ WRITERS: Final[dict[Impl, Callable[[Backend, str], AbstractContextManager[Writer
 
 
 # --- databases -----------------------------------------------------------------------
-
-
-def _pg_url(admin_url: str, database: str) -> str:
-    url = make_url(admin_url).set(drivername="postgresql", database=database)
-    return url.render_as_string(hide_password=False)
-
-
-@contextmanager
-def fresh_database(backend: Backend, workdir: Path, admin_url: str) -> Iterator[str]:
-    """A new, empty database (SQLite file or PostgreSQL database), dropped after."""
-    if backend == "sqlite":
-        workdir.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix="eventstore-", dir=workdir))
-        try:
-            yield f"sqlite:///{folder / 'events.sqlite'}"
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    name = f"phantom_bench_{secrets.token_hex(6)}"
-    admin = _pg_url(admin_url, make_url(admin_url).database or "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield _pg_url(admin_url, name)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)
-                )
-            )
-
-
-def postgres_info(admin_url: str) -> dict[str, object]:
-    """Server version and durability settings; raises when the server is unreachable."""
-    url = _pg_url(admin_url, make_url(admin_url).database or "postgres")
-    with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
-        names = ("server_version", "fsync", "synchronous_commit", "wal_sync_method")
-        return {
-            f"postgres_{n}": conn.execute(f"SHOW {n}").fetchone()[0]  # type: ignore[index]
-            for n in names
-        }
 
 
 # --- the run -------------------------------------------------------------------------
@@ -608,7 +577,9 @@ def run_sample(plan: Plan, cell: Cell, impl: Impl, reporter: Reporter) -> None:
     step = max(1, transactions // 200)
     label = f"{cell.backend} {cell.size}/tx {impl}"
     with (
-        fresh_database(cell.backend, plan.workdir, plan.admin_url) as url,
+        fresh_database(
+            cell.backend, plan.workdir, plan.admin_url, name="events"
+        ) as url,
         WRITERS[impl](cell.backend, url) as writer,
     ):
         reporter.start(label, plan.events)
@@ -705,11 +676,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _load_average() -> list[float] | None:
-    """1, 5 and 15-minute load: the benchmark assumes an otherwise idle machine."""
-    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, write the JSON results and print the table."""
     args = parse_args(argv)
@@ -733,9 +699,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             reporter = Reporter(args.repeat * len(backends) * len(SHAPES) * len(IMPLS))
     plan = Plan(args.events, args.repeat, backends, args.postgres_url, args.workdir)
     started = utc_now()
-    extra["load_average_at_start"] = _load_average()
+    extra["load_average_at_start"] = load_average()
     cells = run(plan, reporter)
-    extra["load_average_at_end"] = _load_average()
+    extra["load_average_at_end"] = load_average()
     cell_dicts = [cell.to_dict() for cell in cells]
     verdicts = [c["target_met"] for c in cell_dicts]
     packages = ["phantom-ml", "eventsourcing", "psycopg", "psycopg-binary"]
