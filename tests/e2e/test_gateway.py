@@ -408,9 +408,14 @@ def test_logged_exceptions_never_carry_local_variables(
     from phantom.kernel.settings import Settings
 
     configure_logging(Settings(log_json=True, log_level="INFO"))
-    secret = "phk_secretprefix_dont-log-me"  # noqa: S105 - a local that must not leak
+    secret = "phk_secretprefix_dont-log-me"  # a local that must not reach the log
+
+    def fail(key: str) -> None:
+        msg = f"boom ({len(key)})"
+        raise RuntimeError(msg)
+
     try:
-        raise RuntimeError("boom")
+        fail(secret)
     except RuntimeError:
         structlog.get_logger("test").exception("test.failed")
     line = capsys.readouterr().err.strip().splitlines()[-1]
