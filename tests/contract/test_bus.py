@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -23,48 +22,9 @@ from phantom.kernel.bus import (
 from phantom.kernel.errors import ConfigError, InvalidInput, Unavailable
 from phantom.testing.contracts.bus import BusContract, Inbox, event, run_scenario
 from phantom.testing.contracts.cache import ManualTime
-from phantom.testing.services import service_url, services_required
+from phantom.testing.nats import delete_stream, nats_test_url, require_nats
 
 UNREACHABLE_NATS = "nats://127.0.0.1:1?connect_timeout=1"
-
-
-def nats_test_url(**params: object) -> str:
-    """The test server's URL with a unique stream and prefix, plus ``params``."""
-    unique = uuid.uuid4().hex[:12]
-    query = {"stream": f"PHANTOM_TEST_{unique}", "prefix": f"pt{unique}", "poll": 0.2}
-    query.update(params)
-    base = service_url("nats").split("?", 1)[0]
-    return f"{base}?{'&'.join(f'{k}={v}' for k, v in query.items())}"
-
-
-def require_nats(url: str) -> None:
-    """Skip (or, with ``PHANTOM_TEST_SERVICES=required``, fail) without JetStream."""
-
-    async def probe() -> None:
-        bus = NatsBus(f"{url}&connect_timeout=2")
-        try:
-            await bus.ping()
-        finally:
-            await bus.close()
-
-    try:
-        asyncio.run(probe())
-    except Unavailable as exc:
-        reason = f"NATS unreachable at {service_url('nats')}: {exc}"
-        if services_required():
-            pytest.fail(f"{reason} (PHANTOM_TEST_SERVICES=required)")
-        pytest.skip(reason)
-
-
-def delete_stream(url: str) -> None:
-    async def delete() -> None:
-        bus = NatsBus(url)
-        try:
-            await bus.delete_stream()
-        finally:
-            await bus.close()
-
-    asyncio.run(delete())
 
 
 class TestMemoryBus(BusContract):

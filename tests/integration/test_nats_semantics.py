@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 
 from phantom.kernel.bus import Delivery, NatsBus, subject_for
-from phantom.kernel.errors import Unavailable
 from phantom.testing.contracts.bus import Inbox, event, run_scenario
-from phantom.testing.services import service_url, services_required
+from phantom.testing.nats import delete_stream, nats_test_url, require_nats
 
 pytestmark = pytest.mark.nats
-
-
-def _url(**params: object) -> str:
-    unique = uuid.uuid4().hex[:12]
-    query = {"stream": f"PHANTOM_IT_{unique}", "prefix": f"pi{unique}", "poll": 0.2}
-    query.update(params)
-    base = service_url("nats").split("?", 1)[0]
-    return f"{base}?{'&'.join(f'{k}={v}' for k, v in query.items())}"
 
 
 def _with_bus(url: str, scenario_of: Callable[[NatsBus], Awaitable[None]]) -> None:
@@ -33,34 +23,12 @@ def _with_bus(url: str, scenario_of: Callable[[NatsBus], Awaitable[None]]) -> No
 @pytest.fixture
 def url() -> Iterator[str]:
     """A unique stream and prefix on the test server (skips without NATS)."""
-    url = _url()
-
-    async def probe() -> None:
-        bus = NatsBus(f"{url}&connect_timeout=2")
-        try:
-            await bus.ping()
-        finally:
-            await bus.close()
-
-    try:
-        asyncio.run(probe())
-    except Unavailable as exc:
-        reason = f"NATS unreachable at {service_url('nats')}: {exc}"
-        if services_required():
-            pytest.fail(f"{reason} (PHANTOM_TEST_SERVICES=required)")
-        pytest.skip(reason)
+    url = nats_test_url("pi")
+    require_nats(url)
     try:
         yield url
     finally:
-
-        async def delete() -> None:
-            bus = NatsBus(url)
-            try:
-                await bus.delete_stream()
-            finally:
-                await bus.close()
-
-        asyncio.run(delete())
+        delete_stream(url)
 
 
 async def _stream_state(bus: NatsBus) -> tuple[int, float]:
