@@ -66,6 +66,23 @@ def test_public_routes_need_no_credentials(world: World, path: str) -> None:
     assert world.call("GET", path).status_code == 200
 
 
+def test_allowed_calls_are_counted_per_key_never_chained_one_by_one(
+    world: World,
+) -> None:
+    for _ in range(3):
+        assert world.call("GET", "/v1/tenant", key=world.owner_a).status_code == 200
+    tenant = world.call("GET", "/v1/tenant", key=world.owner_a).json()["id"]
+    allowed = [
+        (t, action)
+        for (t, _key, action), result in zip(
+            world.audit.counts, world.audit.results, strict=True
+        )
+        if result == "allowed"
+    ]
+    assert allowed.count((tenant, "authz.allowed GET /v1/tenant")) == 4
+    assert world.audit.actions(tenant) == []  # no chain entry per allowed call
+
+
 def test_public_routes_ignore_bad_credentials(world: World) -> None:
     assert world.call("GET", "/healthz", key="phk_garbage").status_code == 200
 

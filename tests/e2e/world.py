@@ -50,6 +50,7 @@ class RecordingAudit:
 
     records: list[tuple[str, AuditDecision]] = field(default_factory=list)
     counts: list[tuple[str, str, str]] = field(default_factory=list)
+    results: list[str] = field(default_factory=list)
 
     def record(self, tenant_id: str, decision: AuditDecision) -> None:
         self.records.append((tenant_id, decision))
@@ -58,6 +59,7 @@ class RecordingAudit:
         self, tenant_id: str, key_id: str, action: str, result: str = "allowed"
     ) -> None:
         self.counts.append((tenant_id, key_id, action))
+        self.results.append(result)
 
     def actions(self, tenant_id: str) -> list[str]:
         return [d.action for t, d in self.records if t == tenant_id]

@@ -227,6 +227,11 @@ class AccessMiddleware:
             message = f"this needs the {needed!r} permission"
             await ex.answer(PermissionMissing(message, permission=needed))
             return
+        self.control.decisions.allow(
+            tenant_id=principal.tenant_id,
+            key_id=principal.key_id or principal.actor().id,
+            action=f"authz.allowed {ex.call.method} {ex.call.template}",
+        )
         try:
             status = await self._call(ex, credential, principal)
         except PhantomError as exc:  # an idempotency refusal

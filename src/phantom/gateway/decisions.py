@@ -90,6 +90,20 @@ class Decisions:
         except Exception:  # an audit failure must not change the answer
             log.exception("gateway.audit_failed", action=action, audit_tenant_id=chain)
 
+    def allow(self, *, tenant_id: str, key_id: str, action: str) -> None:
+        """Count one allowed call (memory only: no chain write on the request path).
+
+        The recorder flushes these per key and minute into the tenant's chain, so
+        every allowed decision is in the trail as a count, and every denial as an
+        entry of its own (:meth:`deny`).
+        """
+        try:
+            self.recorder.count(tenant_id, key_id, action, "allowed")
+        except Exception:  # an audit failure must not change the answer
+            log.exception(
+                "gateway.audit_failed", action=action, audit_tenant_id=tenant_id
+            )
+
     def _within_budget(self, chain: str) -> bool:
         second = str(int(self.time_fn()))
         try:
