@@ -13,6 +13,7 @@ None of them reads a request body into memory, and none uses Starlette's
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from typing import TYPE_CHECKING, Final
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
+_stdlib_log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER: Final = "x-request-id"
 _REQUEST_ID_RE: Final = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -139,7 +141,10 @@ class RequestContextMiddleware:
     @staticmethod
     def _log(scope: Scope, status: int, seconds: float) -> None:
         path = str(scope.get("path", ""))
-        emit = log.debug if path in _QUIET_PATHS else log.info
+        level = logging.DEBUG if path in _QUIET_PATHS else logging.INFO
+        if not _stdlib_log.isEnabledFor(level):
+            return  # one access line per request: skip building it when filtered
+        emit = log.debug if level == logging.DEBUG else log.info
         state = scope.get("state")
         tenant_id = state.get("tenant_id") if isinstance(state, dict) else None
         emit(
