@@ -24,7 +24,6 @@ Run ``python -m bench.audit --help``; ``--quick`` is a smoke run.
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import sys
 import time
@@ -40,8 +39,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import make_url
 
 from bench.common import (
-    RESULTS_DIR,
     Reporter,
+    add_run_arguments,
+    check_run_arguments,
     fmt_int,
     fmt_ratio,
     fresh_database,
@@ -58,11 +58,9 @@ from bench.common import (
     write_json,
 )
 from phantom.audit.adapters.sql import MIGRATIONS, SqlAuditLog
-from phantom.audit.adapters.tables import to_us
 from phantom.audit.domain import (
     ActorRef,
     ChainHead,
-    Entry,
     EntryDraft,
     ResourceRef,
     genesis_hash,
@@ -81,7 +79,6 @@ Impl = Literal["phantom", "raw"]
 BACKENDS: Final[tuple[Backend, ...]] = ("sqlite", "postgresql")
 IMPLS: Final[tuple[Impl, ...]] = ("phantom", "raw")
 SHAPES: Final = (1, 100, 1000)
-DEFAULT_PG_URL: Final = "postgresql://postgres@127.0.0.1:5432/postgres"
 WORKDIR: Final = Path(__file__).resolve().parent / ".work"
 TENANT: Final = "t-bench"
 T0: Final = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
@@ -140,32 +137,13 @@ def append_phantom(db: Database, entries: int, size: int, reporter: Reporter) ->
             reporter.advance(tx * size)
 
 
-def _row(entry: Entry, *, sqlite: bool) -> tuple[object, ...]:
-    resource = entry.resource
-    return (
-        entry.tenant_id,
-        entry.seq,
-        entry.id.bytes if sqlite else entry.id,
-        to_us(entry.occurred_at),
-        entry.actor.kind,
-        entry.actor.id,
-        entry.actor.via,
-        entry.action,
-        None if resource is None else resource.type,
-        None if resource is None else resource.id,
-        entry.result,
-        entry.details_json,
-        entry.prev_hash,
-        entry.hash,
-    )
-
-
 def sealed_rows(entries: int, *, sqlite: bool) -> list[tuple[object, ...]]:
     """The chain's rows, sealed before the clock starts."""
     chain = seal(
         TENANT, ChainHead(0, genesis_hash(TENANT)), [draft(n) for n in range(entries)]
     )
-    return [_row(entry, sqlite=sqlite) for entry in chain]
+    log = SqlAuditLog("sqlite" if sqlite else "postgresql")
+    return [log.to_row(entry) for entry in chain]  # exactly the product's rows
 
 
 def append_raw(
@@ -422,29 +400,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.audit", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--entries", type=int, default=100_000, help="per sample")
-    parser.add_argument("--repeat", type=int, default=3, help="samples per cell")
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument(
-        "--quick", action="store_true", help="2,000 entries x 1 repeat (smoke run)"
+    add_run_arguments(parser, unit="entries", quick=2000, workdir=WORKDIR)
+    return check_run_arguments(
+        parser,
+        parser.parse_args(argv),
+        unit="entries",
+        quick=2000,
+        multiple_of=max(SHAPES),
+        stem="audit",
     )
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("PHANTOM_BENCH_POSTGRES_URL", DEFAULT_PG_URL),
-        help="server to create the scratch databases on",
-    )
-    parser.add_argument("--workdir", type=Path, default=WORKDIR, help="SQLite files")
-    parser.add_argument("--output", type=Path, default=None, help="JSON results file")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.entries, args.repeat = 2_000, 1
-    if args.entries < max(SHAPES) or args.entries % max(SHAPES):
-        parser.error(f"--entries must be a positive multiple of {max(SHAPES)}")
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-    if args.output is None:
-        args.output = RESULTS_DIR / ("audit.quick.json" if args.quick else "audit.json")
-    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -36,8 +37,11 @@ from rich.progress import (
 from sqlalchemy.engine import make_url
 
 __all__ = [
+    "DEFAULT_PG_URL",
     "RESULTS_DIR",
     "Reporter",
+    "add_run_arguments",
+    "check_run_arguments",
     "fmt_int",
     "fmt_ratio",
     "fresh_database",
@@ -55,6 +59,7 @@ __all__ = [
 ]
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def median(values: Sequence[float]) -> float:
@@ -273,3 +278,45 @@ def postgres_info(admin_url: str) -> dict[str, object]:
 def load_average() -> list[float] | None:
     """1, 5 and 15-minute load: the benchmarks assume an otherwise idle machine."""
     return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+
+
+def add_run_arguments(
+    parser: argparse.ArgumentParser, *, unit: str, quick: int, workdir: Path
+) -> None:
+    """The options every storage benchmark takes (``--<unit>``, ``--repeat``...)."""
+    parser.add_argument(f"--{unit}", type=int, default=100_000, help="per sample")
+    parser.add_argument("--repeat", type=int, default=3, help="samples per cell")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{quick:,} {unit} x 1 repeat (smoke run)"
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("PHANTOM_BENCH_POSTGRES_URL", DEFAULT_PG_URL),
+        help="server to create the scratch databases on",
+    )
+    parser.add_argument("--workdir", type=Path, default=workdir, help="SQLite files")
+    parser.add_argument("--output", type=Path, default=None, help="JSON results file")
+
+
+def check_run_arguments(  # noqa: PLR0913 - one benchmark's shape, keyword-only
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    *,
+    unit: str,
+    quick: int,
+    multiple_of: int,
+    stem: str,
+) -> argparse.Namespace:
+    """Apply ``--quick``, validate sizes and pick the results file."""
+    if args.quick:
+        setattr(args, unit, quick)
+        args.repeat = 1
+    size = getattr(args, unit)
+    if size < multiple_of or size % multiple_of:
+        parser.error(f"--{unit} must be a positive multiple of {multiple_of}")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if args.output is None:
+        args.output = RESULTS_DIR / f"{stem}{'.quick' if args.quick else ''}.json"
+    return args

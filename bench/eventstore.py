@@ -18,7 +18,6 @@ Run ``python -m bench.eventstore --help``; see bench/README.md.
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import sys
 import time
@@ -46,8 +45,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.common import (
-    RESULTS_DIR,
     Reporter,
+    add_run_arguments,
+    check_run_arguments,
     fmt_int,
     fmt_ratio,
     fresh_database,
@@ -83,7 +83,6 @@ IMPLS: Final[tuple[Impl, ...]] = (
     "eventsourcing_app",
 )
 SHAPES: Final = (1, 100)
-DEFAULT_PG_URL: Final = "postgresql://postgres@127.0.0.1:5432/postgres"
 WORKDIR: Final = Path(__file__).resolve().parent / ".work"
 TENANT: Final = "t-bench"
 EVENT_TYPE: Final = "bench.ModelScored"
@@ -650,30 +649,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.eventstore", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--events", type=int, default=100_000, help="per sample")
-    parser.add_argument("--repeat", type=int, default=3, help="samples per cell")
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument(
-        "--quick", action="store_true", help="5,000 events x 1 repeat (smoke run)"
+    add_run_arguments(parser, unit="events", quick=5000, workdir=WORKDIR)
+    return check_run_arguments(
+        parser,
+        parser.parse_args(argv),
+        unit="events",
+        quick=5000,
+        multiple_of=max(SHAPES),
+        stem="eventstore",
     )
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("PHANTOM_BENCH_POSTGRES_URL", DEFAULT_PG_URL),
-        help="server to create the scratch databases on",
-    )
-    parser.add_argument("--workdir", type=Path, default=WORKDIR, help="SQLite files")
-    parser.add_argument("--output", type=Path, default=None, help="JSON results file")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.events, args.repeat = 5_000, 1
-    if args.events < max(SHAPES) or args.events % max(SHAPES):
-        parser.error(f"--events must be a positive multiple of {max(SHAPES)}")
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-    if args.output is None:
-        name = "eventstore.quick.json" if args.quick else "eventstore.json"
-        args.output = RESULTS_DIR / name
-    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -125,7 +125,7 @@ class SqlAuditLog:
             ).one()
             self._check_scope(tenant_id, found[1], confined=found[2])
         sealed = seal(tenant_id, self._head(conn, tenant_id), drafts)
-        self._insert(conn, tenant_id, [self._to_row(entry) for entry in sealed])
+        self._insert(conn, tenant_id, [self.to_row(entry) for entry in sealed])
         return sealed
 
     def head(self, conn: Connection, tenant_id: str) -> ChainHead:
@@ -306,7 +306,7 @@ class SqlAuditLog:
         finally:
             cur.close()
 
-    def _to_row(self, entry: Entry) -> _Row:
+    def to_row(self, entry: Entry) -> _Row:
         """The row of ``entry``, in :data:`_COLUMNS` order, as the driver takes it."""
         resource = entry.resource
         return (
