@@ -177,7 +177,7 @@ def _exchange(conn: Connection, first: int, second: int) -> None:
 
 def _forge(log: SqlAuditLog, conn: Connection, seq: int, prev_hash: str) -> None:
     fake = seal(A, ChainHead(seq - 1, prev_hash), [draft(5000)])[0]
-    row = dict(zip(entries.c.keys(), log._to_row(fake), strict=True))
+    row = dict(zip(entries.c.keys(), log.to_row(fake), strict=True))
     conn.execute(insert(entries), [row])
 
 
