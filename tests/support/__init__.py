@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from starlette.types import Message
 
 from phantom.bootstrap import Container, build, known_modules
 from phantom.kernel.settings import Settings
+from phantom.testing.asgi import running
 from tests.support.notes import notes_module
 
 __all__ = [
@@ -71,39 +70,3 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert body["status"] == status
     assert body["request_id"] == response.headers["x-request-id"]
     return body
-
-
-@asynccontextmanager
-async def running(
-    app: FastAPI, limit_s: float = 10.0
-) -> AsyncIterator[httpx.AsyncClient]:
-    """Run ``app``'s ASGI lifespan (startup, then shutdown) around a client.
-
-    Drives the real lifespan protocol, as a server does, in the current event loop,
-    so background tasks (relays, consumers) run while the client makes requests.
-    """
-    inbox: asyncio.Queue[Message] = asyncio.Queue()
-    outbox: asyncio.Queue[Message] = asyncio.Queue()
-
-    async def receive() -> Message:
-        return await inbox.get()
-
-    async def send(message: Message) -> None:
-        await outbox.put(message)
-
-    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
-    task = asyncio.create_task(app(scope, receive, send))
-    await inbox.put({"type": "lifespan.startup"})
-    started = await asyncio.wait_for(outbox.get(), limit_s)
-    assert started["type"] == "lifespan.startup.complete", started
-    try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://testserver"
-        ) as client:
-            yield client
-    finally:
-        await inbox.put({"type": "lifespan.shutdown"})
-        stopped = await asyncio.wait_for(outbox.get(), limit_s)
-        await asyncio.wait_for(task, limit_s)
-        assert stopped["type"] == "lifespan.shutdown.complete", stopped

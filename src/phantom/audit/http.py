@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from phantom.audit.api import AuditPage, AuditQueries, AuditSearch, AuditVerification
 from phantom.kernel.errors import Forbidden, Unauthenticated
@@ -80,12 +81,14 @@ def audit_router(
         operation_id="search_audit",
         responses=_ERRORS,
     )
-    def search_audit(
+    async def search_audit(
         principal: Annotated[Principal, Depends(principal_dependency)],
         search: Annotated[AuditSearch, Query()],
     ) -> AuditPage:
         """One page of the caller's tenant's audit entries matching the filters."""
-        return queries.search(_readable_tenant(principal), search)
+        return await run_in_threadpool(
+            queries.search, _readable_tenant(principal), search
+        )
 
     @router.get(
         "/verify",
@@ -93,7 +96,7 @@ def audit_router(
         operation_id="verify_audit",
         responses=_ERRORS,
     )
-    def verify_audit(
+    async def verify_audit(
         principal: Annotated[Principal, Depends(principal_dependency)],
     ) -> AuditVerification:
         """Verify the caller's tenant's whole chain against its signed checkpoints.
@@ -101,6 +104,6 @@ def audit_router(
         Answers 200 whatever the outcome: ``intact`` says whether the chain holds,
         ``problem`` names the first break (kind and ``seq``).
         """
-        return queries.verify(_readable_tenant(principal))
+        return await run_in_threadpool(queries.verify, _readable_tenant(principal))
 
     return router

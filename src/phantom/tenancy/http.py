@@ -30,6 +30,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from phantom.tenancy.api import (
     ApiKeyInfo,
@@ -204,11 +205,11 @@ def _identity_routes(
         )
 
     @router.get("/tenant", operation_id="get_tenant", responses=_NOT_FOUND)
-    def get_tenant(
+    async def get_tenant(
         caller: Annotated[Principal, Depends(require(Permission.TENANT_READ))],
     ) -> TenantInfo:
         """The caller's tenant with its quotas and usage."""
-        return service.get_tenant(caller)
+        return await run_in_threadpool(service.get_tenant, caller)
 
 
 def _user_routes(
@@ -218,29 +219,33 @@ def _user_routes(
     writer = Annotated[Principal, Depends(require(Permission.USERS_WRITE))]
 
     @router.get("/users", operation_id="list_users", responses=_ERRORS)
-    def list_users(
+    async def list_users(
         caller: reader, after: After = None, limit: Limit = 50
     ) -> Page[UserInfo]:
         """A page of the tenant's users, by id."""
-        return service.list_users(caller, after=after, limit=limit)
+        return await run_in_threadpool(
+            service.list_users, caller, after=after, limit=limit
+        )
 
     @router.post(
         "/users", status_code=201, operation_id="create_user", responses=_WRITES
     )
-    def create_user(caller: writer, body: UserCreate) -> UserInfo:
+    async def create_user(caller: writer, body: UserCreate) -> UserInfo:
         """Add a user to the caller's tenant."""
-        return service.create_user(CreateUser(**body.model_dump()), caller)
+        return await run_in_threadpool(
+            service.create_user, CreateUser(**body.model_dump()), caller
+        )
 
     @router.get("/users/{user_id}", operation_id="get_user", responses=_NOT_FOUND)
-    def get_user(caller: reader, user_id: Id) -> UserInfo:
+    async def get_user(caller: reader, user_id: Id) -> UserInfo:
         """One user of the caller's tenant."""
-        return service.get_user(caller, user_id)
+        return await run_in_threadpool(service.get_user, caller, user_id)
 
     @router.patch("/users/{user_id}", operation_id="update_user", responses=_WRITES)
-    def update_user(caller: writer, user_id: Id, body: UserUpdate) -> UserInfo:
+    async def update_user(caller: writer, user_id: Id, body: UserUpdate) -> UserInfo:
         """Change a user's role, disabled flag or display name."""
         command = UpdateUser(user_id=user_id, **body.model_dump())
-        return service.update_user(command, caller)
+        return await run_in_threadpool(service.update_user, command, caller)
 
     @router.delete(
         "/users/{user_id}",
@@ -248,9 +253,11 @@ def _user_routes(
         operation_id="delete_user",
         responses=_WRITES,
     )
-    def delete_user(caller: writer, user_id: Id) -> Response:
+    async def delete_user(caller: writer, user_id: Id) -> Response:
         """Delete a user; their keys are revoked."""
-        service.delete_user(DeleteUser(user_id=user_id), caller)
+        await run_in_threadpool(
+            service.delete_user, DeleteUser(user_id=user_id), caller
+        )
         return Response(status_code=204)
 
 
@@ -261,25 +268,31 @@ def _key_routes(
     writer = Annotated[Principal, Depends(require(Permission.KEYS_WRITE))]
 
     @router.get("/keys", operation_id="list_keys", responses=_ERRORS)
-    def list_keys(
+    async def list_keys(
         caller: reader,
         user_id: Annotated[str | None, Query(max_length=64)] = None,
         after: After = None,
         limit: Limit = 50,
     ) -> Page[ApiKeyInfo]:
         """A page of the tenant's API keys (never a secret)."""
-        return service.list_keys(caller, user_id=user_id, after=after, limit=limit)
+        return await run_in_threadpool(
+            service.list_keys, caller, user_id=user_id, after=after, limit=limit
+        )
 
     @router.post("/keys", status_code=201, operation_id="create_key", responses=_WRITES)
-    def create_key(caller: writer, body: KeyCreate) -> CreatedKeyBody:
+    async def create_key(caller: writer, body: KeyCreate) -> CreatedKeyBody:
         """Create an API key; ``plaintext`` is in this answer and nowhere else."""
-        created = service.create_key(CreateApiKey(**body.model_dump()), caller)
+        created = await run_in_threadpool(
+            service.create_key, CreateApiKey(**body.model_dump()), caller
+        )
         return _created_key(created)
 
     @router.delete("/keys/{key_id}", operation_id="revoke_key", responses=_NOT_FOUND)
-    def revoke_key(caller: writer, key_id: Id) -> ApiKeyInfo:
+    async def revoke_key(caller: writer, key_id: Id) -> ApiKeyInfo:
         """Revoke an API key (revoking a revoked key changes nothing)."""
-        return service.revoke_key(RevokeApiKey(key_id=key_id), caller)
+        return await run_in_threadpool(
+            service.revoke_key, RevokeApiKey(key_id=key_id), caller
+        )
 
 
 def _tenant_routes(
@@ -288,16 +301,20 @@ def _tenant_routes(
     admin = Annotated[Principal, Depends(require(Permission.PLATFORM_ADMIN))]
 
     @router.get("/tenants", operation_id="list_tenants", responses=_ERRORS)
-    def list_tenants(
+    async def list_tenants(
         caller: admin, after: After = None, limit: Limit = 50
     ) -> Page[TenantInfo]:
         """A page of every tenant (platform administrators)."""
-        return service.list_tenants(caller, after=after, limit=limit)
+        return await run_in_threadpool(
+            service.list_tenants, caller, after=after, limit=limit
+        )
 
     @router.post(
         "/tenants", status_code=201, operation_id="create_tenant", responses=_WRITES
     )
-    def create_tenant(caller: admin, body: TenantCreate) -> CreatedTenantBody:
+    async def create_tenant(caller: admin, body: TenantCreate) -> CreatedTenantBody:
         """Create a tenant, its owner and the owner's first key (shown once)."""
-        created = service.create_tenant(CreateTenant(**body.model_dump()), caller)
+        created = await run_in_threadpool(
+            service.create_tenant, CreateTenant(**body.model_dump()), caller
+        )
         return _created_tenant(created)
