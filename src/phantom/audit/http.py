@@ -21,12 +21,12 @@ gateway's authentication. The audit context never imports the gateway.
 from collections.abc import Callable
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from phantom.audit.api import AuditPage, AuditQueries, AuditSearch, AuditVerification
-from phantom.kernel.errors import Forbidden, Unauthenticated
-from phantom.tenancy.api import Permission, Principal
+from phantom.kernel.errors import Forbidden
+from phantom.tenancy.api import Permission, Principal, request_principal
 
 __all__ = ["PrincipalDependency", "audit_router", "request_principal"]
 
@@ -37,20 +37,6 @@ _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     401: {"description": "Unauthorized"},
     403: {"description": "Forbidden"},
 }
-
-
-def request_principal(request: Request) -> Principal:
-    """The caller the gateway's authentication put on ``request.state.principal``.
-
-    Raises:
-        Unauthenticated: no principal was set (the route was reached without
-            authentication).
-    """
-    principal = getattr(request.state, "principal", None)
-    if not isinstance(principal, Principal):
-        msg = "authentication required"
-        raise Unauthenticated(msg)
-    return principal
 
 
 def _readable_tenant(principal: Principal) -> str:

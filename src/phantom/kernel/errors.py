@@ -4,6 +4,7 @@
 
     PhantomError (500)
     ├── InvalidInput (422)
+    │   ├── InvalidField (422)
     │   └── PayloadTooLarge (413)
     ├── Unauthenticated (401)
     ├── Forbidden (403)
@@ -29,6 +30,7 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "Forbidden",
+    "InvalidField",
     "InvalidInput",
     "NotFound",
     "PayloadTooLarge",
@@ -71,6 +73,27 @@ class InvalidInput(PhantomError):
     code = "invalid-input"
     status = 422
     title = "Invalid input"
+
+
+class InvalidField(InvalidInput):
+    """One named field failed validation.
+
+    The problem body carries ``errors: [{loc: [field], msg, type}]``, the shape the
+    gateway uses for request validation errors; the offending value is never echoed.
+
+    Attributes:
+        field: the name of the field that failed.
+    """
+
+    code = "invalid-field"
+    title = "Invalid field"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(
+            f"{field}: {message}",
+            errors=[{"loc": [field], "msg": message, "type": "value_error"}],
+        )
+        self.field = field
 
 
 class PayloadTooLarge(InvalidInput):

@@ -16,7 +16,9 @@ from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr
+from starlette.requests import Request
 
+from phantom.kernel.errors import Unauthenticated
 from phantom.tenancy.domain.principals import (
     PLATFORM_TENANT,
     Principal,
@@ -52,6 +54,7 @@ __all__ = [
     "TenantUsage",
     "UserInfo",
     "Via",
+    "request_principal",
     "system_principal",
 ]
 
@@ -173,3 +176,21 @@ class TenancyQueries(Protocol):
             NotFound: the tenant does not exist or is not visible to the caller.
         """
         ...
+
+
+def request_principal(request: Request) -> Principal:
+    """The caller the gateway's authentication put on ``request.state.principal``.
+
+    A FastAPI dependency for the contexts' routers: the gateway authenticates and
+    checks the route's permission before any route runs (its policy table); a
+    route reads the caller here and acts as them.
+
+    Raises:
+        Unauthenticated: no principal was set (the route was reached without
+            authentication).
+    """
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        msg = "authentication required"
+        raise Unauthenticated(msg)
+    return principal

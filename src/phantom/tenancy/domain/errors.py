@@ -25,7 +25,7 @@ from __future__ import annotations
 from phantom.kernel.errors import (
     Conflict,
     Forbidden,
-    InvalidInput,
+    InvalidField,
     NotFound,
     QuotaExceeded,
     Unauthenticated,
@@ -43,24 +43,6 @@ __all__ = [
     "TenantNotFound",
     "UserNotFound",
 ]
-
-
-class InvalidField(InvalidInput):
-    """One named field failed validation.
-
-    The problem body carries ``errors: [{loc: [field], msg, type}]``, the shape the
-    gateway uses for request validation errors; the offending value is never echoed.
-
-    Attributes:
-        field: the name of the field that failed.
-    """
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(
-            f"{field}: {message}",
-            errors=[{"loc": [field], "msg": message, "type": "value_error"}],
-        )
-        self.field = field
 
 
 class AuthenticationFailed(Unauthenticated):
