@@ -44,7 +44,20 @@ class Settings(BaseSettings):
             (outbox relay, dead-letter listing); created if missing.
         bus_url: ``memory://`` (default) or ``nats://host:port``.
         cache_url: ``memory://`` (default) or ``redis://host:port/db``.
+        artifacts_url: where blobs go: ``file:///abs/path`` or
+            ``s3://bucket/prefix[?endpoint_url=...]``; ``None`` (the default) means
+            ``home/artifacts`` (see :meth:`artifacts_url_for_home`).
+        artifact_quota_bytes: each tenant's artifact storage quota (default 10 GiB).
+        analytics_url: the analytics store: ``duckdb://PATH`` (one writer process,
+            the API server); ``None`` (the default) means
+            ``home/analytics.duckdb`` (see :meth:`analytics_url_for_home`).
         max_body_bytes: the largest request body the gateway accepts.
+        max_upload_bytes: the largest file a route taking one (a dataset, an
+            artifact) accepts.
+        dataset_import_roots: server directories platform administrators may
+            register datasets from by path; empty (the default) turns that off.
+        executor: where training trials run: ``local`` (default), ``ray`` (a
+            local Ray instance) or ``ray://host:port``.
         log_json: JSON log lines (``True``), human-readable ones (``False``), or
             JSON unless stderr is a terminal (``None``, the default).
         contexts: the contexts a plain ``build``/``phantom up`` runs.
@@ -85,15 +98,23 @@ class Settings(BaseSettings):
     bus_url: str = "memory://"
     cache_url: str = "memory://"
     cache_max_entries: int = Field(default=10_000, ge=1)
+    artifacts_url: str | None = None
+    artifact_quota_bytes: int = Field(default=10 * 1024**3, ge=0)
+    analytics_url: str | None = None
     environment: str = "development"
     log_level: str = "INFO"
     log_json: bool | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1)
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
+    dataset_import_roots: list[Path] = Field(default_factory=list)
+    executor: str = "local"
     relay_interval_s: float = Field(default=0.2, gt=0)
     max_delivery_attempts: int = Field(default=5, ge=1)
-    contexts: list[str] = Field(default_factory=lambda: ["system", "tenancy", "audit"])
+    contexts: list[str] = Field(
+        default_factory=lambda: ["system", "tenancy", "audit", "training"]
+    )
     api_key_pepper: SecretStr | None = None
     jwt_issuer: str = Field(default="phantom", min_length=1)
     jwt_audience: str = Field(default="phantom-api", min_length=1)
@@ -155,6 +176,26 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'db' / f'{context}.sqlite').as_posix()}"
+
+    def artifacts_url_for_home(self) -> str:
+        """Return the artifact store URL: ``artifacts_url`` or ``home/artifacts``.
+
+        The default is an absolute ``file:///`` URL, so it does not change meaning
+        when the working directory does.
+        """
+        if self.artifacts_url:
+            return self.artifacts_url
+        return (self.home / "artifacts").absolute().as_uri()
+
+    def analytics_url_for_home(self) -> str:
+        """Return the analytics store URL: ``analytics_url`` or the embedded file.
+
+        The default, ``duckdb://`` + the absolute path of ``home/analytics.duckdb``,
+        does not change meaning when the working directory does.
+        """
+        if self.analytics_url:
+            return self.analytics_url
+        return f"duckdb://{(self.home / 'analytics.duckdb').absolute().as_posix()}"
 
 
 def load_settings(**overrides: Any) -> Settings:  # noqa: ANN401 - pydantic validates

@@ -47,3 +47,37 @@ def test_invalid_values_are_refused(
         load_settings(port=70000)
     with pytest.raises(ValidationError, match="lower-case identifier"):
         load_settings(contexts=["../etc"])
+
+
+def test_artifacts_default_to_an_absolute_file_url_under_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.artifacts_url is None
+    assert settings.artifact_quota_bytes == 10 * 1024**3
+    expected = (tmp_path / ".phantom" / "artifacts").as_uri()
+    assert settings.artifacts_url_for_home() == expected
+    assert load_settings(home=tmp_path / "h").artifacts_url_for_home() == (
+        (tmp_path / "h" / "artifacts").as_uri()
+    )
+
+
+def test_artifacts_url_and_quota_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = "s3://phantom/artifacts?endpoint_url=http://127.0.0.1:9000"
+    monkeypatch.setenv("PHANTOM_ARTIFACTS_URL", url)
+    monkeypatch.setenv("PHANTOM_ARTIFACT_QUOTA_BYTES", "1048576")
+    settings = load_settings()
+    assert settings.artifacts_url_for_home() == url
+    assert settings.artifact_quota_bytes == 1_048_576
+
+
+def test_a_negative_artifact_quota_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError):
+        load_settings(artifact_quota_bytes=-1)
