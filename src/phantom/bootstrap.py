@@ -1,13 +1,14 @@
 """The composition root: builds every adapter from settings, once.
 
 Nothing is built at import. ``build(settings)`` opens a database per context, the
-event stores, the bus and the cache, the tenancy service (with its key material
-and token verifier) and the audit recorder; ``Container.migrate()`` brings the
-schemas up; the gateway and the CLI are the only callers.
+event stores, the bus, the cache, the artifact store, the tenancy service (with its
+key material and token verifier) and the audit recorder; ``Container.migrate()``
+brings the schemas up; the gateway and the CLI are the only callers.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +19,8 @@ import structlog
 from phantom.audit.api import AuditDecision, AuditRecorder
 from phantom.audit.module import audit_module, checkpoint_keys
 from phantom.audit.recorder import SqlAuditRecorder
+from phantom.kernel.analytics import AnalyticsStore, open_analytics
+from phantom.kernel.artifacts import ArtifactStore, open_artifacts
 from phantom.kernel.bus import EventBus, open_bus
 from phantom.kernel.cache import Cache, open_cache
 from phantom.kernel.clock import Clock, SystemClock
@@ -43,6 +46,9 @@ from phantom.tenancy.domain.tokens import (
 from phantom.tenancy.key_material import TenancySecrets, decode_secret
 from phantom.tenancy.module import tenancy_module
 from phantom.tenancy.service import TenancyService
+from phantom.training.adapters.sql import SqlTrainingStore
+from phantom.training.module import training_module
+from phantom.training.service import TrainingLimits, TrainingService
 
 __all__ = [
     "Container",
@@ -52,6 +58,7 @@ __all__ = [
     "tenancy_secrets",
     "tenancy_service",
     "token_verifier",
+    "training_service",
 ]
 
 log = structlog.get_logger(__name__)
@@ -68,6 +75,7 @@ def known_modules() -> dict[str, Module]:
         "system": Module(name="system"),
         "tenancy": tenancy_module(),
         "audit": audit_module(),
+        "training": training_module(),
     }
 
 
@@ -125,11 +133,29 @@ class Container:
     stores: dict[str, SqlEventStore]
     bus: EventBus
     cache: Cache
+    artifacts: ArtifactStore
+    """The content-addressed blob store (``settings.artifacts_url_for_home()``)."""
     consumers: dict[str, Consumer] = field(default_factory=dict)
     tenancy: TenancyService | None = None
     """The tenancy service; ``None`` when the deployment has no tenancy context."""
     audit: AuditRecorder = field(default_factory=LoggingAuditRecorder)
     """Where the gateway records access decisions (wired in :func:`build`)."""
+    training: TrainingService | None = None
+    """The training service; ``None`` when the deployment has no training context."""
+    _analytics: AnalyticsStore | None = field(default=None, repr=False)
+    _analytics_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def analytics(self) -> AnalyticsStore:
+        """The analytics store, opened on first use.
+
+        It has one writer process (the server): commands that build a container
+        but never write metrics must not take its file lock, so nothing opens it
+        until something needs it.
+        """
+        with self._analytics_lock:
+            if self._analytics is None:
+                self._analytics = open_analytics(self.settings.analytics_url_for_home())
+            return self._analytics
 
     def database(self, context: str) -> Database:
         """Return ``context``'s database."""
@@ -175,7 +201,7 @@ class Container:
             migrate(db, self.modules[name].migrations)
 
     def close(self) -> None:
-        """Release connections held by the databases and the cache.
+        """Release connections held by the databases, the cache and the artifacts.
 
         The bus is asynchronous: close it with :meth:`aclose` instead when a loop
         is running, or ``asyncio.run(container.aclose())`` from synchronous code.
@@ -183,6 +209,11 @@ class Container:
         for db in self.databases.values():
             db.dispose()
         self.cache.close()
+        self.artifacts.close()
+        with self._analytics_lock:
+            if self._analytics is not None:
+                self._analytics.close()
+                self._analytics = None
 
     async def aclose(self) -> None:
         """Close the bus, then everything :meth:`close` closes."""
@@ -233,6 +264,7 @@ def build(
         stores=stores,
         bus=open_bus(settings.bus_url),
         cache=open_cache(settings.cache_url, max_entries=settings.cache_max_entries),
+        artifacts=open_artifacts(settings.artifacts_url_for_home(), home=settings.home),
         audit=SqlAuditRecorder(
             databases["audit"], checkpoint_keys(settings.home / "keys"), clock=the_clock
         )
@@ -250,8 +282,32 @@ def build(
             )
     if "tenancy" in databases:
         container.tenancy = tenancy_service(container)
+    if "training" in databases:
+        container.training = training_service(container)
     log.debug("bootstrap.built", contexts=sorted(chosen))
     return container
+
+
+def training_service(container: Container) -> TrainingService:
+    """The training service on ``container``'s training database and stores.
+
+    Raises:
+        NotFound: the container has no training database.
+    """
+    settings = container.settings
+    return TrainingService(
+        store=SqlTrainingStore(
+            container.database("training"), container.stores["training"]
+        ),
+        artifacts=container.artifacts,
+        analytics=container.analytics,
+        clock=container.clock,
+        limits=TrainingLimits(
+            max_upload_bytes=settings.max_upload_bytes,
+            storage_quota_bytes=settings.artifact_quota_bytes,
+            import_roots=tuple(settings.dataset_import_roots),
+        ),
+    )
 
 
 def tenancy_service(container: Container) -> TenancyService:

@@ -73,9 +73,11 @@ def test_readyz_is_ready_when_every_dependency_answers(app: FastAPI) -> None:
             "database:system": "ok",
             "database:tenancy": "ok",
             "database:audit": "ok",
+            "database:training": "ok",
             "database:notes": "ok",
             "bus": "ok",
             "cache": "ok",
+            "analytics": "ok",
         },
     }
 

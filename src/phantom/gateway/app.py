@@ -20,6 +20,7 @@ import structlog
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import compile_path
 
 from phantom import __version__
 from phantom.audit.tasks import AuditMaintenance, run_audit_tasks
@@ -55,6 +56,8 @@ from phantom.tenancy.http import tenancy_router
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Mapping, Sequence
     from contextlib import AbstractAsyncContextManager
+
+    from starlette.types import Scope
 
     from phantom.kernel.bus.port import Subscription
     from phantom.kernel.module import Module
@@ -227,7 +230,12 @@ def create_app(
     policy = _policy(extra_policy)
     # add_middleware wraps: the last one added runs first.
     app.add_middleware(AccessMiddleware, control=_access(app, built, policy))
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        upload_max_bytes=settings.max_upload_bytes,
+        is_upload=_upload_matcher(policy),
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -245,6 +253,21 @@ def create_app(
         app.include_router(router)
     check_complete(mounted_routes(app.routes), policy)
     return app
+
+
+def _upload_matcher(policy: Mapping[RouteKey, Rule]) -> Callable[[Scope], bool]:
+    """Whether a request is for a route whose rule says it takes a file."""
+    patterns = [
+        (method, compile_path(path)[0])
+        for (method, path), rule in policy.items()
+        if rule.upload
+    ]
+
+    def is_upload(scope: Scope) -> bool:
+        method, path = scope.get("method"), str(scope.get("path", ""))
+        return any(m == method and p.match(path) for m, p in patterns)
+
+    return is_upload
 
 
 def _policy(extra: Mapping[RouteKey, Rule] | None) -> dict[RouteKey, Rule]:

@@ -71,6 +71,12 @@ def _probes(container: Container) -> dict[str, Callable[[], Awaitable[None]]]:
         probes[f"database:{name}"] = partial(asyncio.to_thread, db.ping)
     probes["bus"] = container.bus.ping
     probes["cache"] = partial(asyncio.to_thread, container.cache.ping)
+    if container.training is not None:  # the server is the analytics store's writer
+
+        def analytics() -> None:
+            container.analytics().ping()
+
+        probes["analytics"] = partial(asyncio.to_thread, analytics)
     return probes
 
 

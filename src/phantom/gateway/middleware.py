@@ -26,6 +26,8 @@ from phantom.kernel.errors import PayloadTooLarge
 from phantom.kernel.ids import uuid7
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
@@ -172,6 +174,7 @@ class _LimitedExchange:
         send: Send,
     ) -> None:
         self.middleware = middleware
+        self.limit = middleware.limit_for(scope)
         self.scope = scope
         self._receive = receive
         self._send = send
@@ -186,7 +189,7 @@ class _LimitedExchange:
         message = await self._receive()
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
-            if self.received > self.middleware.max_bytes:
+            if self.received > self.limit:
                 self.exceeded = True
                 raise _BodyTooLargeError
         return message
@@ -202,7 +205,9 @@ class _LimitedExchange:
     async def reject(self) -> None:
         if not self.rejected:
             self.rejected = True
-            await self.middleware.reject(self.scope, self._receive, self._send)
+            await self.middleware.reject(
+                self.scope, self._receive, self._send, self.limit
+            )
 
 
 class BodyLimitMiddleware:
@@ -211,12 +216,28 @@ class BodyLimitMiddleware:
     A ``Content-Length`` over the limit is refused before the application runs. A
     body without one (chunked) is counted as the application reads it: past the
     limit, the read raises, and whatever the application answers is replaced by the
-    413. The body is never buffered here.
+    413. The body is never buffered here. Requests that ``is_upload`` recognises
+    (routes taking a file as their body) get ``upload_max_bytes`` instead.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        upload_max_bytes: int | None = None,
+        is_upload: Callable[[Scope], bool] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes or max_bytes
+        self.is_upload = is_upload
+
+    def limit_for(self, scope: Scope) -> int:
+        """The body limit of this request."""
+        if self.is_upload is not None and self.is_upload(scope):
+            return self.upload_max_bytes
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the application with the body limit enforced (ASGI)."""
@@ -224,8 +245,9 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         length = _header(scope, b"content-length")
-        if length and length.strip().isdigit() and int(length) > self.max_bytes:
-            await self.reject(scope, receive, send)
+        limit = self.limit_for(scope)
+        if length and length.strip().isdigit() and int(length) > limit:
+            await self.reject(scope, receive, send, limit)
             return
         exchange = _LimitedExchange(self, scope, receive, send)
         try:
@@ -236,11 +258,13 @@ class BodyLimitMiddleware:
         if exchange.exceeded:
             await exchange.reject()
 
-    async def reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def reject(
+        self, scope: Scope, receive: Receive, send: Send, limit: int
+    ) -> None:
         """Answer the 413 problem (and ask the server to close the connection)."""
         error = PayloadTooLarge(
-            f"The request body exceeds the limit of {self.max_bytes} bytes.",
-            max_bytes=self.max_bytes,
+            f"The request body exceeds the limit of {limit} bytes.",
+            max_bytes=limit,
         )
         # The rest of the body is never read, so the connection cannot be reused.
         response = problem_response(error, scope, headers={"connection": "close"})

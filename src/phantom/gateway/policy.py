@@ -38,6 +38,7 @@ __all__ = [
     "needs",
     "route_keys",
     "rule_for",
+    "uploads",
 ]
 
 Access = Literal["public", "authenticated", "permission"]
@@ -53,11 +54,14 @@ class Rule:
         access: ``public``, ``authenticated`` or ``permission``.
         permission: the permission needed when ``access`` is ``permission``.
         idempotent: the route honours ``Idempotency-Key`` (POSTs that create).
+        upload: the route takes a file as its body: the body limit is
+            ``max_upload_bytes`` instead of ``max_body_bytes``.
     """
 
     access: Access
     permission: str | None = None
     idempotent: bool = False
+    upload: bool = False
 
     def __post_init__(self) -> None:
         if (self.access == "permission") != (self.permission is not None):
@@ -72,6 +76,11 @@ AUTHENTICATED: Final = Rule("authenticated")
 def needs(permission: str, *, idempotent: bool = False) -> Rule:
     """A rule asking for ``permission``."""
     return Rule("permission", str(permission), idempotent=idempotent)
+
+
+def uploads(permission: str) -> Rule:
+    """A rule asking for ``permission`` on a route taking a file as its body."""
+    return Rule("permission", str(permission), upload=True)
 
 
 _P = Permission
@@ -100,6 +109,30 @@ POLICY: Final[Mapping[RouteKey, Rule]] = MappingProxyType(
         # audit
         ("GET", "/v1/audit"): needs(_P.AUDIT_READ),
         ("GET", "/v1/audit/verify"): needs(_P.AUDIT_READ),
+        # training
+        ("GET", "/v1/datasets"): needs(_P.DATASETS_READ),
+        ("POST", "/v1/datasets"): needs(_P.DATASETS_WRITE, idempotent=True),
+        ("GET", "/v1/datasets/{name}"): needs(_P.DATASETS_READ),
+        ("GET", "/v1/datasets/{name}/versions"): needs(_P.DATASETS_READ),
+        ("POST", "/v1/datasets/{name}/versions"): uploads(_P.DATASETS_WRITE),
+        ("GET", "/v1/datasets/{name}/versions/{version}"): needs(_P.DATASETS_READ),
+        ("GET", "/v1/datasets/{name}/versions/{version}/content"): needs(
+            _P.DATASETS_READ
+        ),
+        ("GET", "/v1/experiments"): needs(_P.RUNS_READ),
+        ("POST", "/v1/experiments"): needs(_P.RUNS_WRITE, idempotent=True),
+        ("GET", "/v1/experiments/{experiment}"): needs(_P.RUNS_READ),
+        ("GET", "/v1/runs"): needs(_P.RUNS_READ),
+        ("POST", "/v1/runs"): needs(_P.RUNS_WRITE, idempotent=True),
+        ("GET", "/v1/runs/compare"): needs(_P.RUNS_READ),
+        ("GET", "/v1/runs/{run_id}"): needs(_P.RUNS_READ),
+        ("PATCH", "/v1/runs/{run_id}"): needs(_P.RUNS_WRITE),
+        ("POST", "/v1/runs/{run_id}/metrics"): needs(_P.RUNS_WRITE),
+        ("GET", "/v1/runs/{run_id}/metrics"): needs(_P.RUNS_READ),
+        ("GET", "/v1/runs/{run_id}/metrics/{key:path}"): needs(_P.RUNS_READ),
+        ("GET", "/v1/runs/{run_id}/artifacts"): needs(_P.RUNS_READ),
+        ("PUT", "/v1/runs/{run_id}/artifacts/{name:path}"): uploads(_P.RUNS_WRITE),
+        ("GET", "/v1/runs/{run_id}/artifacts/{name:path}"): needs(_P.RUNS_READ),
     }
 )
 """THE table. Keep it sorted by context; every mounted route must appear."""

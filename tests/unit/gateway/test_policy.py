@@ -72,9 +72,20 @@ def test_the_docs_probes_and_metrics_are_public_and_nothing_else_is() -> None:
 def test_only_creating_posts_are_idempotent() -> None:
     idempotent = sorted(key for key, rule in POLICY.items() if rule.idempotent)
     assert idempotent == [
+        ("POST", "/v1/datasets"),
+        ("POST", "/v1/experiments"),
         ("POST", "/v1/keys"),
+        ("POST", "/v1/runs"),
         ("POST", "/v1/tenants"),
         ("POST", "/v1/users"),
+    ]
+
+
+def test_only_file_routes_take_large_bodies() -> None:
+    uploads = sorted(key for key, rule in POLICY.items() if rule.upload)
+    assert uploads == [
+        ("POST", "/v1/datasets/{name}/versions"),
+        ("PUT", "/v1/runs/{run_id}/artifacts/{name:path}"),
     ]
 
 
