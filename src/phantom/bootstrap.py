@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Literal
 
 import structlog
+from sqlalchemy import make_url
 
 from phantom.audit.api import AuditDecision, AuditRecorder
 from phantom.audit.module import audit_module, checkpoint_keys
 from phantom.audit.recorder import SqlAuditRecorder
 from phantom.kernel.analytics import AnalyticsStore, open_analytics
-from phantom.kernel.artifacts import ArtifactStore, open_artifacts
+from phantom.kernel.artifacts import ArtifactStore, file_root, open_artifacts
 from phantom.kernel.bus import EventBus, open_bus
 from phantom.kernel.cache import Cache, open_cache
 from phantom.kernel.clock import Clock, SystemClock
@@ -46,9 +47,12 @@ from phantom.tenancy.domain.tokens import (
 from phantom.tenancy.key_material import TenancySecrets, decode_secret
 from phantom.tenancy.module import tenancy_module
 from phantom.tenancy.service import TenancyService
+from phantom.training.adapters.metric_spool import SpooledMetrics, drain_metric_spool
 from phantom.training.adapters.sql import SqlTrainingStore
+from phantom.training.job_service import JobService
 from phantom.training.module import training_module
 from phantom.training.service import TrainingLimits, TrainingService
+from phantom.training.worker import Worker, WorkerSettings
 
 __all__ = [
     "Container",
@@ -59,6 +63,7 @@ __all__ = [
     "tenancy_service",
     "token_verifier",
     "training_service",
+    "training_worker",
 ]
 
 log = structlog.get_logger(__name__)
@@ -142,6 +147,8 @@ class Container:
     """Where the gateway records access decisions (wired in :func:`build`)."""
     training: TrainingService | None = None
     """The training service; ``None`` when the deployment has no training context."""
+    jobs: JobService | None = None
+    """Training jobs (submit, read, cancel); with the training service."""
     _analytics: AnalyticsStore | None = field(default=None, repr=False)
     _analytics_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -150,12 +157,27 @@ class Container:
 
         It has one writer process (the server): commands that build a container
         but never write metrics must not take its file lock, so nothing opens it
-        until something needs it.
+        until something needs it. A process that is not the writer
+        (``analytics_writer`` off: ``phantom worker``) gets the metric spool.
         """
         with self._analytics_lock:
             if self._analytics is None:
-                self._analytics = open_analytics(self.settings.analytics_url_for_home())
+                if self.settings.analytics_writer or "training" not in self.databases:
+                    url = self.settings.analytics_url_for_home()
+                    self._analytics = open_analytics(url)
+                else:  # hand points to the writer through the training database
+                    self._analytics = SpooledMetrics(self.databases["training"])
             return self._analytics
+
+    def drain_metric_spool(self) -> int:
+        """Move metric points other processes spooled into the analytics store.
+
+        Only the analytics writer drains; anywhere else, or without the training
+        context, there is nothing to do.
+        """
+        if not self.settings.analytics_writer or "training" not in self.databases:
+            return 0
+        return drain_metric_spool(self.databases["training"], self.analytics())
 
     def database(self, context: str) -> Database:
         """Return ``context``'s database."""
@@ -284,6 +306,11 @@ def build(
         container.tenancy = tenancy_service(container)
     if "training" in databases:
         container.training = training_service(container)
+        container.jobs = JobService(
+            store=container.training.store,
+            training=container.training,
+            clock=the_clock,
+        )
     log.debug("bootstrap.built", contexts=sorted(chosen))
     return container
 
@@ -302,12 +329,47 @@ def training_service(container: Container) -> TrainingService:
         artifacts=container.artifacts,
         analytics=container.analytics,
         clock=container.clock,
+        metrics_readable=settings.analytics_writer,
         limits=TrainingLimits(
             max_upload_bytes=settings.max_upload_bytes,
             storage_quota_bytes=settings.artifact_quota_bytes,
             import_roots=tuple(settings.dataset_import_roots),
         ),
     )
+
+
+def training_worker(container: Container) -> Worker | None:
+    """A training worker on ``container`` (``None`` without the training context)."""
+    if container.training is None:
+        return None
+    settings = container.settings
+    return Worker(
+        service=container.training,
+        store=container.training.store,
+        artifacts=container.artifacts,
+        clock=container.clock,
+        settings=WorkerSettings(
+            lease_s=settings.worker_lease_s,
+            max_running_per_tenant=settings.max_running_jobs_per_tenant,
+            executor=settings.executor,
+            hidden_paths=_private_paths(container),
+        ),
+    )
+
+
+def _private_paths(container: Container) -> tuple[Path, ...]:
+    """The platform's own files, which training jobs must not see."""
+    settings = container.settings
+    paths = [settings.home]
+    url = settings.artifacts_url_for_home()
+    if url.startswith("file:"):
+        paths.append(file_root(url, home=settings.home))
+    for db in container.databases.values():
+        if db.dialect == "sqlite":
+            name = make_url(db.url).database
+            if name and name != ":memory:":
+                paths.append(Path(name).parent)
+    return tuple(paths)
 
 
 def tenancy_service(container: Container) -> TenancyService:

@@ -5,6 +5,7 @@
     phantom version [--json]
     phantom up [--host 127.0.0.1] [--port 8000]
     phantom serve [--only ctx1,ctx2] [--host ...] [--port ...]
+    phantom worker [--concurrency N] [--executor local|ray|ray://host:port]
     phantom admin ...
     phantom tenants|users|keys ...
     phantom audit ...
@@ -38,6 +39,7 @@ from phantom.cli.admin import (
 from phantom.cli.keys import keys_app
 from phantom.cli.tenancy import create_first_tenant, has_tenants, tenants_app
 from phantom.cli.users import users_app
+from phantom.cli.worker import worker
 from phantom.gateway import create_app
 from phantom.kernel.errors import InvalidInput, Unavailable
 from phantom.kernel.logging import configure_logging
@@ -66,6 +68,7 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")  # AUDIT WIRING: the audit context's commands
+app.command()(worker)
 
 HostOption = Annotated[
     str | None,

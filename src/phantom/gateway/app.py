@@ -13,6 +13,8 @@ start when a mounted route has no entry in the policy table.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final
 
@@ -24,7 +26,7 @@ from starlette.routing import compile_path
 
 from phantom import __version__
 from phantom.audit.tasks import AuditMaintenance, run_audit_tasks
-from phantom.bootstrap import Container, build
+from phantom.bootstrap import Container, build, training_worker
 from phantom.gateway.access import AccessControl, AccessMiddleware
 from phantom.gateway.auth import API_KEY_HEADER, Authenticator, require
 from phantom.gateway.decisions import Decisions
@@ -68,6 +70,8 @@ __all__ = ["PhantomAPI", "create_app"]
 log = structlog.get_logger(__name__)
 
 SHUTDOWN_TIMEOUT_S: Final = 10.0
+SPOOL_INTERVAL_S: Final = 0.5
+"""How often the server looks for metric points spooled by standalone workers."""
 """How long the relays get to finish their round when the app stops."""
 _CORS_METHODS: Final = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 _CORS_HEADERS: Final = [
@@ -142,6 +146,36 @@ async def _stop(
         await subscription.stop()
 
 
+async def _drain_metric_spool(container: Container, stop: asyncio.Event) -> None:
+    """Move points spooled by standalone workers into the analytics store."""
+    while not stop.is_set():
+        try:
+            moved = await asyncio.to_thread(container.drain_metric_spool)
+        except Exception:  # logged; the next round retries
+            log.exception("gateway.metric_spool.failed")
+            moved = 0
+        if moved == 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=SPOOL_INTERVAL_S)
+
+
+def _start_workers(
+    container: Container, stop: threading.Event
+) -> list[threading.Thread]:
+    """The in-process training workers (``PHANTOM_IN_PROCESS_WORKERS``), started."""
+    threads = []
+    for number in range(container.settings.in_process_workers):
+        worker = training_worker(container)
+        if worker is None:
+            break
+        thread = threading.Thread(
+            target=worker.run, args=(stop,), name=f"worker-{number}", daemon=True
+        )
+        thread.start()
+        threads.append(thread)
+    return threads
+
+
 def _lifespan(
     container: Container,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -150,6 +184,8 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        worker_stop = threading.Event()
+        workers: list[threading.Thread] = []
         relays: list[asyncio.Task[None]] = []
         subscriptions: list[Subscription] = []
         try:
@@ -171,14 +207,25 @@ def _lifespan(
                         run_audit_tasks(container.audit, stop), name="audit"
                     )
                 )
+            workers = _start_workers(container, worker_stop)
+            if container.training is not None and container.settings.analytics_writer:
+                relays.append(
+                    asyncio.create_task(
+                        _drain_metric_spool(container, stop), name="metric-spool"
+                    )
+                )
             log.info(
                 "gateway.started",
                 contexts=sorted(container.modules),
                 relays=len(relays),
                 consumers=len(subscriptions),
+                workers=len(workers),
             )
             yield
         finally:
+            worker_stop.set()
+            for thread in workers:
+                await asyncio.to_thread(thread.join, SHUTDOWN_TIMEOUT_S)
             await _stop(stop, relays, subscriptions)
             await container.aclose()
             log.info("gateway.stopped")

@@ -133,6 +133,11 @@ POLICY: Final[Mapping[RouteKey, Rule]] = MappingProxyType(
         ("GET", "/v1/runs/{run_id}/artifacts"): needs(_P.RUNS_READ),
         ("PUT", "/v1/runs/{run_id}/artifacts/{name:path}"): uploads(_P.RUNS_WRITE),
         ("GET", "/v1/runs/{run_id}/artifacts/{name:path}"): needs(_P.RUNS_READ),
+        ("POST", "/v1/jobs"): needs(_P.JOBS_WRITE, idempotent=True),
+        ("GET", "/v1/jobs"): needs(_P.JOBS_READ),
+        ("GET", "/v1/jobs/{job_id}"): needs(_P.JOBS_READ),
+        ("POST", "/v1/jobs/{job_id}/cancel"): needs(_P.JOBS_WRITE),
+        ("GET", "/v1/jobs/{job_id}/logs"): needs(_P.JOBS_READ),
     }
 )
 """THE table. Keep it sorted by context; every mounted route must appear."""

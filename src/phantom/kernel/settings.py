@@ -58,6 +58,13 @@ class Settings(BaseSettings):
             register datasets from by path; empty (the default) turns that off.
         executor: where training trials run: ``local`` (default), ``ray`` (a
             local Ray instance) or ``ray://host:port``.
+        in_process_workers: training workers the API server runs in threads
+            (``phantom up``: 1); ``phantom worker`` runs more elsewhere.
+        analytics_writer: whether this process writes the analytics store (the
+            API server: yes); ``phantom worker`` hands its metric points to the
+            server through the training database instead.
+        worker_lease_s: how long a job's lease lasts without a heartbeat.
+        max_running_jobs_per_tenant: a tenant's concurrent jobs.
         log_json: JSON log lines (``True``), human-readable ones (``False``), or
             JSON unless stderr is a terminal (``None``, the default).
         contexts: the contexts a plain ``build``/``phantom up`` runs.
@@ -110,6 +117,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
     dataset_import_roots: list[Path] = Field(default_factory=list)
     executor: str = "local"
+    in_process_workers: int = Field(default=1, ge=0, le=16)
+    analytics_writer: bool = True
+    worker_lease_s: float = Field(default=30.0, ge=1.0)
+    max_running_jobs_per_tenant: int = Field(default=2, ge=1)
     relay_interval_s: float = Field(default=0.2, gt=0)
     max_delivery_attempts: int = Field(default=5, ge=1)
     contexts: list[str] = Field(

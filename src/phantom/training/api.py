@@ -8,7 +8,7 @@ contexts import this module and :mod:`phantom.training.events`, nothing else.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -20,6 +20,9 @@ __all__ = [
     "DatasetVersionInfo",
     "ExperimentInfo",
     "Histogram",
+    "JobInfo",
+    "JobLogLine",
+    "JobStatus",
     "MetricSummary",
     "RunComparison",
     "RunInfo",
@@ -145,6 +148,45 @@ class RunInfo(_Dto):
     created_by: str
     started_at: datetime
     ended_at: datetime | None
+
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class JobInfo(_Dto):
+    """A training job: its spec, where it is, and what it found.
+
+    ``progress`` holds ``trials_done``, ``trials_total``, ``best_score`` and
+    ``best_run_id`` while a search runs; ``result`` the best run, its params and
+    score, and the model's digest and format once it succeeded.
+    """
+
+    job_id: str
+    kind: Literal["search", "entrypoint"]
+    name: str
+    status: JobStatus
+    priority: int
+    attempts: int
+    max_retries: int
+    cancel_requested: bool
+    spec: dict[str, Any]
+    progress: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class JobLogLine(_Dto):
+    """One line a job printed (``stream``: ``stdout``, ``stderr`` or ``event``)."""
+
+    seq: int
+    at: datetime
+    attempt: int
+    stream: str
+    line: str
 
 
 class MetricSummary(_Dto):

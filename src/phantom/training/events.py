@@ -21,6 +21,9 @@ __all__ = [
     "DatasetRegistered",
     "DatasetVersionAdded",
     "ExperimentCreated",
+    "JobCancelRequested",
+    "JobFinished",
+    "JobSubmitted",
     "RunArtifactLogged",
     "RunEnded",
     "RunParamsLogged",
@@ -131,6 +134,36 @@ class RunArtifactLogged(TrainingEvent):
     media_type: str
 
 
+class JobSubmitted(TrainingEvent):
+    """A training job was queued."""
+
+    NAME: ClassVar[str] = "JobSubmitted"
+    job_id: str
+    kind: str
+    name: str
+    priority: int
+    dataset: str | None = None
+
+
+class JobCancelRequested(TrainingEvent):
+    """Someone asked for a job to stop."""
+
+    NAME: ClassVar[str] = "JobCancelRequested"
+    job_id: str
+
+
+class JobFinished(TrainingEvent):
+    """A job ended: ``succeeded``, ``failed`` or ``cancelled``, after ``attempts``."""
+
+    NAME: ClassVar[str] = "JobFinished"
+    job_id: str
+    status: str
+    attempts: int
+    best_run_id: str | None = None
+    model_digest: str | None = None
+    error: str | None = None
+
+
 EVENT_TYPES: dict[str, type[TrainingEvent]] = {
     cls.event_type(): cls
     for cls in (
@@ -142,6 +175,9 @@ EVENT_TYPES: dict[str, type[TrainingEvent]] = {
         RunTagsSet,
         RunEnded,
         RunArtifactLogged,
+        JobSubmitted,
+        JobCancelRequested,
+        JobFinished,
     )
 }
 """Every training event class by wire type."""

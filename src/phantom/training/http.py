@@ -23,6 +23,11 @@
     GET    /v1/runs/{run_id}/artifacts                   the run's artifacts
     PUT    /v1/runs/{run_id}/artifacts/{name}            attach a file (raw body)
     GET    /v1/runs/{run_id}/artifacts/{name}            its bytes
+    POST   /v1/jobs                                      submit a training job (spec)
+    GET    /v1/jobs                                      the tenant's jobs, newest first
+    GET    /v1/jobs/{job_id}                             one job: progress, result
+    POST   /v1/jobs/{job_id}/cancel                      cancel it (its worker stops it)
+    GET    /v1/jobs/{job_id}/logs                        its stored output lines
 
 Uploads are raw request bodies streamed to a spooled temporary file (so the
 artifact store hashes and stores them without holding them in memory), bounded by
@@ -51,10 +56,13 @@ from phantom.training.api import (
     DatasetInfo,
     DatasetVersionInfo,
     ExperimentInfo,
+    JobInfo,
+    JobLogLine,
     MetricSummary,
     RunComparison,
     RunInfo,
 )
+from phantom.training.job_service import JobService
 from phantom.training.service import MetricInput, TrainingService
 
 __all__ = ["training_router"]
@@ -140,6 +148,12 @@ class MetricBatch(_Body):
     metrics: Annotated[list[MetricIn], Field(max_length=_MAX_POINTS)]
 
 
+class JobSubmit(_Body):
+    """``POST /v1/jobs``: the spec, as an object or as YAML/JSON text."""
+
+    spec: dict[str, Any] | Annotated[str, Field(max_length=262_144)]
+
+
 class MetricsWritten(BaseModel):
     """How many points were written."""
 
@@ -175,13 +189,76 @@ def _stream(opened: Callable[[], Any]) -> Callable[[], AsyncIterator[bytes]]:
     return start
 
 
-def training_router(service: TrainingService, max_upload_bytes: int) -> APIRouter:
-    """The training routes over ``service`` (see the module docstring)."""
+def training_router(
+    service: TrainingService, jobs: JobService, max_upload_bytes: int
+) -> APIRouter:
+    """The training routes over ``service`` and ``jobs`` (see the module docstring)."""
     router = APIRouter(prefix="/v1")
     _dataset_routes(router, service, max_upload_bytes)
     _experiment_routes(router, service)
     _run_routes(router, service, max_upload_bytes)
+    _job_routes(router, jobs)
     return router
+
+
+def _job_routes(router: APIRouter, jobs: JobService) -> None:
+    tags: list[str | Any] = ["jobs"]
+    job_id_path = Annotated[str, Path(min_length=1, max_length=64)]
+
+    @router.post(
+        "/jobs",
+        status_code=201,
+        tags=tags,
+        operation_id="submit_job",
+        responses=_WRITES,
+    )
+    async def submit_job(caller: Caller, body: JobSubmit) -> JobInfo:
+        """Queue a training job; an invalid spec is a 422 naming the field."""
+        return await run_in_threadpool(jobs.submit, caller, body.spec)
+
+    @router.get("/jobs", tags=tags, operation_id="list_jobs", responses=_ERRORS)
+    async def list_jobs(
+        caller: Caller,
+        status: Annotated[
+            str | None,
+            Query(pattern="^(queued|running|succeeded|failed|cancelled)$"),
+        ] = None,
+        after: After = None,
+        limit: Limit = 50,
+    ) -> Page[JobInfo]:
+        """The tenant's jobs, newest first."""
+        return await run_in_threadpool(
+            jobs.list_jobs, caller, status=status, after=after, limit=limit
+        )
+
+    @router.get("/jobs/{job_id}", tags=tags, operation_id="get_job", responses=_ERRORS)
+    async def get_job(caller: Caller, job_id: job_id_path) -> JobInfo:
+        """One job: its status, progress and, once done, its result."""
+        return await run_in_threadpool(jobs.get_job, caller, job_id)
+
+    @router.post(
+        "/jobs/{job_id}/cancel",
+        tags=tags,
+        operation_id="cancel_job",
+        responses=_WRITES,
+    )
+    async def cancel_job(caller: Caller, job_id: job_id_path) -> JobInfo:
+        """Cancel a queued job, or ask a running one's worker to stop it."""
+        return await run_in_threadpool(jobs.cancel_job, caller, job_id)
+
+    @router.get(
+        "/jobs/{job_id}/logs", tags=tags, operation_id="job_logs", responses=_ERRORS
+    )
+    async def job_logs(
+        caller: Caller,
+        job_id: job_id_path,
+        after: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    ) -> list[JobLogLine]:
+        """The job's output lines after ``seq`` ``after`` (poll to follow)."""
+        return await run_in_threadpool(
+            jobs.logs, caller, job_id, after=after, limit=limit
+        )
 
 
 def _dataset_routes(router: APIRouter, service: TrainingService, limit: int) -> None:

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
 
     from phantom.kernel.settings import Settings
+    from phantom.training.job_service import JobService
     from phantom.training.service import TrainingService
 
 __all__ = ["TrainingHost", "training_module"]
@@ -22,16 +23,17 @@ class TrainingHost(Protocol):
 
     settings: Settings
     training: TrainingService | None
+    jobs: JobService | None
 
 
 def training_module() -> Module:
     """The training context's contribution to the running system."""
 
     def router(host: TrainingHost) -> APIRouter:
-        if host.training is None:
-            msg = "the container was built without the training service"
+        if host.training is None or host.jobs is None:
+            msg = "the container was built without the training services"
             raise RuntimeError(msg)
-        return training_router(host.training, host.settings.max_upload_bytes)
+        return training_router(host.training, host.jobs, host.settings.max_upload_bytes)
 
     return Module(
         name="training",

@@ -132,6 +132,9 @@ class TrainingService:
             builds the container must not take its lock).
         clock: the time source.
         limits: upload sizes, storage quota, import roots.
+        metrics_readable: whether this process reads metric points back (the
+            API server); a standalone worker only hands them over, so answers
+            it builds carry no metric values.
     """
 
     store: SqlTrainingStore
@@ -139,6 +142,7 @@ class TrainingService:
     analytics: Callable[[], AnalyticsStore]
     clock: Clock
     limits: TrainingLimits = field(default_factory=TrainingLimits)
+    metrics_readable: bool = True
     _known_runs: OrderedDict[tuple[str, str], None] = field(
         default_factory=OrderedDict, repr=False
     )
@@ -486,6 +490,13 @@ class TrainingService:
         self._remember(principal.tenant_id, run_id)
         return self._info(record, {}, [])
 
+    def _latest(
+        self, tenant_id: str, run_ids: Sequence[str]
+    ) -> dict[str, dict[str, float]]:
+        if not run_ids or not self.metrics_readable:
+            return {}
+        return self.analytics().latest_metrics(tenant_id, run_ids)
+
     def _remember(self, tenant_id: str, run_id: str) -> None:
         with self._lock:
             self._known_runs[(tenant_id, run_id)] = None
@@ -555,11 +566,7 @@ class TrainingService:
                 )
                 record = self._record(tx, run_id)
             artifacts = tx.artifacts([run_id])[run_id]
-        metrics = (
-            self.analytics()
-            .latest_metrics(principal.tenant_id, [run_id])
-            .get(run_id, {})
-        )
+        metrics = self._latest(principal.tenant_id, [run_id]).get(run_id, {})
         return self._info(record, metrics, artifacts)
 
     def log_params(
@@ -586,11 +593,7 @@ class TrainingService:
         with self.store.read(principal.tenant_id) as tx:
             record = self._record(tx, run_id)
             artifacts = tx.artifacts([run_id])[run_id]
-        metrics = (
-            self.analytics()
-            .latest_metrics(principal.tenant_id, [run_id])
-            .get(run_id, {})
-        )
+        metrics = self._latest(principal.tenant_id, [run_id]).get(run_id, {})
         return self._info(record, metrics, artifacts)
 
     def search_runs(  # noqa: PLR0913 - the search's knobs, keyword-only
@@ -628,7 +631,7 @@ class TrainingService:
             more = not clauses and order is None and len(records) > limit
             records = records[:scan]
             ids = [r.run_id for r in records]
-            metrics = self.analytics().latest_metrics(tenant, ids) if ids else {}
+            metrics = self._latest(tenant, ids)
             if clauses or order is not None:
                 facts = {
                     r.run_id: RunFacts(

@@ -74,6 +74,7 @@ def test_only_creating_posts_are_idempotent() -> None:
     assert idempotent == [
         ("POST", "/v1/datasets"),
         ("POST", "/v1/experiments"),
+        ("POST", "/v1/jobs"),
         ("POST", "/v1/keys"),
         ("POST", "/v1/runs"),
         ("POST", "/v1/tenants"),

@@ -107,7 +107,8 @@ def _sqlite(context: str, url: str) -> Database:
     parsed = make_url(url)
     database = parsed.database or ""
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # Private to the platform's user: training jobs run as another (ADR 0014).
+        Path(database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = create_engine(
         parsed.set(drivername="sqlite+pysqlite"),
         connect_args={"check_same_thread": False, "timeout": 30},

@@ -164,6 +164,11 @@ class SqlTrainingReader:
         self._conn = conn
         self.tenant_id = tenant_id
 
+    @property
+    def connection(self) -> Connection:
+        """The transaction's connection (for the job queue's statements)."""
+        return self._conn
+
     def _first(self, statement: Select[Any]) -> Row[Any] | None:
         return self._conn.execute(statement).first()
 

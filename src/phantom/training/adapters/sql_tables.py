@@ -25,7 +25,10 @@ __all__ = [
     "dataset_versions",
     "datasets",
     "experiments",
+    "job_logs",
+    "jobs",
     "metadata",
+    "metric_spool",
     "run_artifacts",
     "runs",
 ]
@@ -116,4 +119,60 @@ run_artifacts = Table(
         ["tenant_id", "run_id"],
         ["training_runs.tenant_id", "training_runs.run_id"],
     ),
+)
+
+jobs = Table(
+    "training_jobs",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("job_id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("files", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("max_retries", Integer, nullable=False),
+    Column("not_before_us", BigInteger, nullable=False),
+    Column("lease_owner", String(100)),
+    Column("lease_expires_us", BigInteger),
+    Column("cancel_requested", Integer, nullable=False),
+    Column("progress", Text, nullable=False),
+    Column("result", Text),
+    Column("error", Text),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("started_at_us", BigInteger),
+    Column("finished_at_us", BigInteger),
+    Index("ix_training_jobs_status_priority", "status", "priority"),
+)
+
+job_logs = Table(
+    "training_job_logs",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("job_id", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("stream", String(8), nullable=False),
+    Column("line", Text, nullable=False),
+    ForeignKeyConstraint(
+        ["tenant_id", "job_id"],
+        ["training_jobs.tenant_id", "training_jobs.job_id"],
+    ),
+)
+
+metric_spool = Table(
+    "training_metric_spool",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("spool_id", String(64), primary_key=True),
+    Column("run_id", String(64), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp_us", BigInteger, nullable=False),
+    Column("value", String(40), nullable=False),
+    Index("ix_training_metric_spool_spool_id", "spool_id"),
 )

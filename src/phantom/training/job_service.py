@@ -1,0 +1,231 @@
+"""Training jobs as the API sees them: submit, read, list, cancel, logs.
+
+A job is a row of the durable queue (:mod:`phantom.training.adapters.jobs_sql`)
+plus lifecycle events (``JobSubmitted``, ``JobCancelRequested``, ``JobFinished``)
+in the training event store, so the audit trail sees every one. Workers
+(:mod:`phantom.training.worker`) take the jobs.
+
+A search job's dataset version is pinned at submission: the job trains on what
+existed when it was asked for, whatever is uploaded later.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+from phantom.kernel.clock import Clock
+from phantom.kernel.errors import Forbidden, InvalidField, NotFound, QuotaExceeded
+from phantom.kernel.events.envelope import new_envelope
+from phantom.kernel.events.sql import from_us, to_us
+from phantom.kernel.ids import uuid7
+from phantom.tenancy.api import Page, Permission, Principal
+from phantom.training.adapters import jobs_sql
+from phantom.training.adapters.jobs_sql import JobRecord
+from phantom.training.adapters.sql import SqlTrainingStore
+from phantom.training.api import JobInfo, JobLogLine
+from phantom.training.events import (
+    JobCancelRequested,
+    JobSubmitted,
+    TrainingEvent,
+)
+from phantom.training.jobs.spec import parse_spec
+from phantom.training.service import TrainingService
+
+__all__ = ["JobService", "job_info"]
+
+MAX_QUEUED_PER_TENANT: Final = 100
+FINISHED: Final = frozenset({"succeeded", "failed", "cancelled"})
+
+
+def job_info(record: JobRecord) -> JobInfo:
+    """The API's view of a stored job."""
+    return JobInfo(
+        job_id=record.job_id,
+        kind=record.kind,  # type: ignore[arg-type]
+        name=record.name,
+        status=record.status,  # type: ignore[arg-type]
+        priority=record.priority,
+        attempts=record.attempts,
+        max_retries=record.max_retries,
+        cancel_requested=record.cancel_requested,
+        spec=record.spec,
+        progress=record.progress,
+        result=record.result,
+        error=record.error,
+        created_by=record.created_by,
+        created_at=from_us(record.created_at_us),
+        started_at=None
+        if record.started_at_us is None
+        else from_us(record.started_at_us),
+        finished_at=None
+        if record.finished_at_us is None
+        else from_us(record.finished_at_us),
+    )
+
+
+def _need(principal: Principal, permission: Permission) -> None:
+    if not principal.has(permission):
+        msg = f"this needs the {permission.value!r} permission"
+        raise Forbidden(msg)
+
+
+@dataclass(frozen=True, slots=True)
+class JobService:
+    """Submits and reads training jobs (see the module docstring).
+
+    Attributes:
+        store: the training database.
+        training: datasets (a search job's dataset is checked and pinned).
+        clock: the time source.
+    """
+
+    store: SqlTrainingStore
+    training: TrainingService
+    clock: Clock
+
+    def _event(self, principal: Principal, job_id: str, event: TrainingEvent) -> Any:  # noqa: ANN401
+        return new_envelope(
+            event.event_type(),
+            tenant_id=principal.tenant_id,
+            stream_id=f"job-{job_id}",
+            data=event.to_data(),
+            actor=principal.actor(),
+            occurred_at=self.clock.now(),
+        )
+
+    def submit(self, principal: Principal, spec_text: str | dict[str, Any]) -> JobInfo:
+        """Queue a job from a spec (YAML or JSON text, or an object).
+
+        Raises:
+            InvalidInput: the spec is invalid; the message names the field.
+            NotFound: the spec's dataset (or version) does not exist.
+            QuotaExceeded: the tenant has too many unfinished jobs.
+        """
+        _need(principal, Permission.JOBS_WRITE)
+        text = spec_text if isinstance(spec_text, str) else json.dumps(spec_text)
+        spec = parse_spec(text)
+        if spec.kind == "entrypoint":
+            msg = "entry-point jobs are not available yet; submit a search"
+            raise InvalidField("kind", msg)
+        document = spec.model_dump(mode="json")
+        if spec.dataset is not None:
+            try:
+                version = self.training.get_version(
+                    principal, spec.dataset, spec.dataset_version
+                )
+            except NotFound:
+                raise InvalidField(
+                    "dataset", "no such dataset (or version) in this tenant"
+                ) from None
+            document["dataset"] = version.dataset_id
+            document["dataset_version"] = version.version
+        job_id = str(uuid7())
+        name = spec.name or f"{spec.estimator or spec.kind}-{job_id[-8:]}"
+        now_us = to_us(self.clock.now())
+        with self.store.write(principal.tenant_id) as tx:
+            conn = tx.connection
+            active = jobs_sql.count_unfinished(conn, principal.tenant_id)
+            if active >= MAX_QUEUED_PER_TENANT:
+                msg = f"this tenant already has {active} unfinished jobs"
+                raise QuotaExceeded(msg, quota="jobs", limit=MAX_QUEUED_PER_TENANT)
+            jobs_sql.insert_job(
+                conn,
+                tenant_id=principal.tenant_id,
+                job_id=job_id,
+                kind=spec.kind,
+                name=name,
+                spec=document,
+                files={},
+                priority=spec.priority,
+                max_retries=spec.max_retries,
+                created_by=principal.user_id or principal.actor().id,
+                now_us=now_us,
+            )
+            event = JobSubmitted(
+                job_id=job_id,
+                kind=spec.kind,
+                name=name,
+                priority=spec.priority,
+                dataset=document.get("dataset"),
+            )
+            tx.append([self._event(principal, job_id, event)], expected_version=0)
+            record = jobs_sql.find_job(conn, principal.tenant_id, job_id)
+        assert record is not None  # noqa: S101 - inserted just now
+        return job_info(record)
+
+    def _record(self, principal: Principal, job_id: str) -> JobRecord:
+        with self.store.read(principal.tenant_id) as tx:
+            record = jobs_sql.find_job(tx.connection, principal.tenant_id, job_id)
+        if record is None:
+            msg = f"no job {job_id[:100]!r} in this tenant"
+            raise NotFound(msg)
+        return record
+
+    def get_job(self, principal: Principal, job_id: str) -> JobInfo:
+        """One job."""
+        _need(principal, Permission.JOBS_READ)
+        return job_info(self._record(principal, job_id))
+
+    def list_jobs(
+        self,
+        principal: Principal,
+        *,
+        status: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> Page[JobInfo]:
+        """The tenant's jobs, newest first."""
+        _need(principal, Permission.JOBS_READ)
+        with self.store.read(principal.tenant_id) as tx:
+            records = jobs_sql.list_jobs(
+                tx.connection,
+                principal.tenant_id,
+                status=status,
+                after=after,
+                limit=limit + 1,
+            )
+        more = len(records) > limit
+        items = [job_info(r) for r in records[:limit]]
+        return Page(
+            items=items, next_after=items[-1].job_id if more and items else None
+        )
+
+    def cancel_job(self, principal: Principal, job_id: str) -> JobInfo:
+        """Cancel a queued job, or ask a running one to stop (its worker does).
+
+        Cancelling a finished job changes nothing.
+        """
+        _need(principal, Permission.JOBS_WRITE)
+        record = self._record(principal, job_id)
+        if record.status in FINISHED:
+            return job_info(record)
+        with self.store.write(principal.tenant_id) as tx:
+            jobs_sql.request_cancel(
+                tx.connection, principal.tenant_id, job_id, to_us(self.clock.now())
+            )
+            event = JobCancelRequested(job_id=job_id)
+            tx.append([self._event(principal, job_id, event)], expected_version=None)
+        return job_info(self._record(principal, job_id))
+
+    def logs(
+        self, principal: Principal, job_id: str, *, after: int = 0, limit: int = 1000
+    ) -> list[JobLogLine]:
+        """The job's stored output lines after ``seq`` ``after``."""
+        _need(principal, Permission.JOBS_READ)
+        self._record(principal, job_id)
+        with self.store.read(principal.tenant_id) as tx:
+            lines = jobs_sql.read_logs(
+                tx.connection, principal.tenant_id, job_id, after=after, limit=limit
+            )
+        return [
+            JobLogLine(
+                seq=line.seq,
+                at=from_us(line.at_us),
+                attempt=line.attempt,
+                stream=line.stream,
+                line=line.line,
+            )
+            for line in lines
+        ]
