@@ -9,10 +9,11 @@ brings the schemas up; the gateway and the CLI are the only callers.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 import structlog
 from sqlalchemy import make_url
@@ -43,6 +44,7 @@ from phantom.tenancy.domain.tokens import (
     TokenKeyring,
     TokenPolicy,
     TokenVerifier,
+    issue_token,
 )
 from phantom.tenancy.key_material import TenancySecrets, decode_secret
 from phantom.tenancy.module import tenancy_module
@@ -353,8 +355,41 @@ def training_worker(container: Container) -> Worker | None:
             max_running_per_tenant=settings.max_running_jobs_per_tenant,
             executor=settings.executor,
             hidden_paths=_private_paths(container),
+            api_url=settings.api_url(),
+            issue_token=job_token_issuer(container),
         ),
     )
+
+
+JOB_TOKEN_SCOPES: Final = ("runs:read", "runs:write", "datasets:read", "jobs:read")
+"""What an entry-point job's token may do (narrowing its submitter's role)."""
+
+
+def job_token_issuer(container: Container) -> Callable[[str, str, float], str] | None:
+    """Signs entry-point jobs' API tokens with the platform key (``None``: no tenancy).
+
+    A token names the job's submitter in its tenant, is scoped to
+    :data:`JOB_TOKEN_SCOPES` and lives as long as the job may.
+    """
+    if container.tenancy is None:
+        return None
+    settings = container.settings
+    key = tenancy_secrets(settings).platform_token_key()
+    policy = TokenPolicy(issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    clock = container.clock
+
+    def issue(user_id: str, tenant_id: str, ttl_s: float) -> str:
+        return issue_token(
+            key,
+            policy,
+            subject=user_id,
+            tenant_id=tenant_id,
+            now=clock.now(),
+            ttl=timedelta(seconds=ttl_s),
+            scopes=JOB_TOKEN_SCOPES,
+        )
+
+    return issue
 
 
 def _private_paths(container: Container) -> tuple[Path, ...]:

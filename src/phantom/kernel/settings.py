@@ -64,6 +64,8 @@ class Settings(BaseSettings):
             API server: yes); ``phantom worker`` hands its metric points to the
             server through the training database instead.
         worker_lease_s: how long a job's lease lasts without a heartbeat.
+        public_url: where jobs (and other processes) reach this deployment's
+            API; ``None`` means ``http://HOST:PORT`` (loopback for a wildcard).
         max_running_jobs_per_tenant: a tenant's concurrent jobs.
         log_json: JSON log lines (``True``), human-readable ones (``False``), or
             JSON unless stderr is a terminal (``None``, the default).
@@ -120,6 +122,7 @@ class Settings(BaseSettings):
     in_process_workers: int = Field(default=1, ge=0, le=16)
     analytics_writer: bool = True
     worker_lease_s: float = Field(default=30.0, ge=1.0)
+    public_url: str | None = None
     max_running_jobs_per_tenant: int = Field(default=2, ge=1)
     relay_interval_s: float = Field(default=0.2, gt=0)
     max_delivery_attempts: int = Field(default=5, ge=1)
@@ -197,6 +200,19 @@ class Settings(BaseSettings):
         if self.artifacts_url:
             return self.artifacts_url
         return (self.home / "artifacts").absolute().as_uri()
+
+    def api_url(self) -> str:
+        """Where this deployment's API answers: ``public_url`` or host and port."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.host
+        if host in {"", "0.0.0.0"}:  # noqa: S104 - recognising, not binding
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     def analytics_url_for_home(self) -> str:
         """Return the analytics store URL: ``analytics_url`` or the embedded file.

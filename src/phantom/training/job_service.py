@@ -25,6 +25,7 @@ from phantom.training.adapters import jobs_sql
 from phantom.training.adapters.jobs_sql import JobRecord
 from phantom.training.adapters.sql import SqlTrainingStore
 from phantom.training.api import JobInfo, JobLogLine
+from phantom.training.domain.rules import check_artifact_name
 from phantom.training.events import (
     JobCancelRequested,
     JobSubmitted,
@@ -36,6 +37,8 @@ from phantom.training.service import TrainingService
 __all__ = ["JobService", "job_info"]
 
 MAX_QUEUED_PER_TENANT: Final = 100
+MAX_FILES: Final = 20
+MAX_FILE_BYTES: Final = 256 * 1024
 FINISHED: Final = frozenset({"succeeded", "failed", "cancelled"})
 
 
@@ -63,6 +66,25 @@ def job_info(record: JobRecord) -> JobInfo:
         if record.finished_at_us is None
         else from_us(record.finished_at_us),
     )
+
+
+def _check_files(kind: str, files: dict[str, str], entry: str | None) -> dict[str, str]:
+    """An entry-point job's files, checked; a search job has none."""
+    if kind != "entrypoint":
+        if files:
+            raise InvalidField("files", "only entrypoint jobs take files")
+        return {}
+    if len(files) > MAX_FILES:
+        raise InvalidField("files", f"at most {MAX_FILES} files")
+    total = 0
+    for name, content in files.items():
+        check_artifact_name(name)
+        total += len(content.encode("utf-8", "surrogatepass"))
+    if total > MAX_FILE_BYTES:
+        raise InvalidField("files", f"at most {MAX_FILE_BYTES} bytes in all")
+    if entry not in files:
+        raise InvalidField("files", f"the entrypoint file {entry!r} is not among them")
+    return dict(files)
 
 
 def _need(principal: Principal, permission: Permission) -> None:
@@ -95,20 +117,28 @@ class JobService:
             occurred_at=self.clock.now(),
         )
 
-    def submit(self, principal: Principal, spec_text: str | dict[str, Any]) -> JobInfo:
+    def submit(
+        self,
+        principal: Principal,
+        spec_text: str | dict[str, Any],
+        files: dict[str, str] | None = None,
+    ) -> JobInfo:
         """Queue a job from a spec (YAML or JSON text, or an object).
 
+        An ``entrypoint`` job brings its Python files (``files``: name -> text, at
+        most 256 KB in all) and runs ``entrypoint.file`` with the SDK configured;
+        a ``search`` job takes no files.
+
         Raises:
-            InvalidInput: the spec is invalid; the message names the field.
+            InvalidInput: the spec or a file is invalid; the message names it.
             NotFound: the spec's dataset (or version) does not exist.
             QuotaExceeded: the tenant has too many unfinished jobs.
         """
         _need(principal, Permission.JOBS_WRITE)
         text = spec_text if isinstance(spec_text, str) else json.dumps(spec_text)
         spec = parse_spec(text)
-        if spec.kind == "entrypoint":
-            msg = "entry-point jobs are not available yet; submit a search"
-            raise InvalidField("kind", msg)
+        entry = spec.entrypoint.file if spec.entrypoint is not None else None
+        checked = _check_files(spec.kind, files or {}, entry)
         document = spec.model_dump(mode="json")
         if spec.dataset is not None:
             try:
@@ -137,7 +167,7 @@ class JobService:
                 kind=spec.kind,
                 name=name,
                 spec=document,
-                files={},
+                files=checked,
                 priority=spec.priority,
                 max_retries=spec.max_retries,
                 created_by=principal.user_id or principal.actor().id,

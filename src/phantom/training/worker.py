@@ -103,6 +103,9 @@ class WorkerSettings:
         max_running_per_tenant: a tenant's concurrent jobs across all workers.
         executor: ``PHANTOM_EXECUTOR`` for the runner (``local``, ``ray``...).
         python: the interpreter that runs the runner.
+        api_url: where an entry-point job's SDK reaches the API.
+        issue_token: signs an entry-point job's short-lived API token: (user id,
+            tenant id, seconds) -> token; scoped to the job's permissions.
         hidden_paths: directories runners must not see (see
             :func:`can_hide_paths`): the platform's home, artifacts, databases.
     """
@@ -118,6 +121,8 @@ class WorkerSettings:
     executor: str = "local"
     python: str = sys.executable
     hidden_paths: tuple[Path, ...] = ()
+    api_url: str | None = None
+    issue_token: Callable[[str, str, float], str] | None = None
 
 
 def _clean_env(job_dir: Path, executor: str) -> dict[str, str]:
@@ -228,6 +233,7 @@ class _Run:
     lost: bool = False
     timed_out: bool = False
     abandoned: bool = False
+    exit_code: int | None = None
 
 
 class Worker:
@@ -331,13 +337,21 @@ class Worker:
 
     def _prepare(self, state: _Run) -> None:
         spec = state.record.spec
-        with (
-            self.service.open_version(
-                state.principal, spec["dataset"], spec["dataset_version"]
-            ) as (info, stream),
-            (state.job_dir / f"data.{info.format}").open("wb") as out,
-        ):
-            shutil.copyfileobj(stream, out, 1024 * 1024)
+        if spec.get("dataset") is not None:
+            with (
+                self.service.open_version(
+                    state.principal, spec["dataset"], spec["dataset_version"]
+                ) as (info, stream),
+                (state.job_dir / f"data.{info.format}").open("wb") as out,
+            ):
+                shutil.copyfileobj(stream, out, 1024 * 1024)
+        for name, content in state.record.files.items():  # names checked at submit
+            target = (state.job_dir / name).resolve()
+            if not target.is_relative_to(state.job_dir.resolve()):
+                msg = f"the job file {name!r} would leave the job directory"
+                raise PhantomError(msg)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content, encoding="utf-8")
         (state.job_dir / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
         state.progress = {
             "trials_done": 0,
@@ -347,19 +361,44 @@ class Worker:
             "metric": spec.get("metric"),
         }
 
+    def _command(self, state: _Run) -> tuple[list[str], dict[str, str]]:
+        """The runner's command line and environment (an entry point's: the SDK's)."""
+        env = _clean_env(state.job_dir, self.settings.executor)
+        spec, record = state.record.spec, state.record
+        if record.kind != "entrypoint":
+            runner = "phantom.training.jobs.runner"
+            return [self.settings.python, "-m", runner, str(state.job_dir)], env
+        if self.settings.api_url is None or self.settings.issue_token is None:
+            msg = "this worker cannot give entry-point jobs API access (no API URL)"
+            raise PhantomError(msg)
+        timeout_s = float((spec.get("resources") or {}).get("timeout_s", 3600))
+        env |= {
+            "PHANTOM_URL": self.settings.api_url,
+            "PHANTOM_API_KEY": self.settings.issue_token(
+                record.created_by, record.tenant_id, timeout_s + 300
+            ),
+            "PHANTOM_JOB_ID": record.job_id,
+            "PHANTOM_EXPERIMENT": str(spec.get("experiment") or "default"),
+        }
+        data = [p for p in state.job_dir.glob("data.*") if p.is_file()]
+        if data:
+            env["PHANTOM_DATASET_FILE"] = str(data[0])
+        entry = spec["entrypoint"]
+        args = [str(a) for a in entry.get("args") or []]
+        return [self.settings.python, str(state.job_dir / entry["file"]), *args], env
+
     def _execute(self, state: _Run, logs: _Logs) -> None:
         spec = state.record.spec
         resources = spec.get("resources") or {}
         hidden = self._hidden()
-        process = subprocess.Popen(  # noqa: S603 - our interpreter, our module
-            [
-                self.settings.python,
-                "-m",
-                "phantom.training.jobs.runner",
-                str(state.job_dir),
-            ],
+        command, env = self._command(state)
+        events = (
+            state.record.kind != "entrypoint"
+        )  # a tenant's script speaks no protocol
+        process = subprocess.Popen(  # noqa: S603 - our interpreter; the file is the job's
+            command,
             cwd=state.job_dir,
-            env=_clean_env(state.job_dir, self.settings.executor),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -392,9 +431,11 @@ class Worker:
                 thread.start()
             try:
                 for line in process.stdout:
-                    logs.add("event", line)
-                    self._on_event(state, line)
+                    logs.add("event" if events else "stdout", line)
+                    if events:
+                        self._on_event(state, line)
                 code = process.wait()
+                state.exit_code = code
             finally:
                 done.set()
                 if process.poll() is None:
@@ -594,7 +635,11 @@ class Worker:
         if state.lost:
             return  # another worker holds the job now
         result: dict[str, Any] | None = None
-        if state.finished is not None and state.failure is None and not state.cancelled:
+        if record.kind == "entrypoint" and state.exit_code == 0:
+            result = {"exit_code": 0}
+        elif (
+            state.finished is not None and state.failure is None and not state.cancelled
+        ):
             try:
                 result = self._result(state)
                 self._store_model(state, result)
@@ -632,8 +677,8 @@ class Worker:
                     job_id=record.job_id,
                     status=status,
                     attempts=record.attempts,
-                    best_run_id=None if result is None else result["best_run_id"],
-                    model_digest=None if result is None else result["model_digest"],
+                    best_run_id=None if result is None else result.get("best_run_id"),
+                    model_digest=None if result is None else result.get("model_digest"),
                     error=state.failure,
                 )
                 tx.append(
