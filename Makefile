@@ -46,6 +46,7 @@ bench: $(VENV)/.installed-bench  ## run the benchmarks, write bench/results/*.js
 	$(BIN)/python -m bench.eventstore
 	$(BIN)/python -m bench.audit
 	$(BIN)/python -m bench.auth  # its end-to-end half needs wrk (apt-get install wrk)
+	$(BIN)/python -m bench.tracking
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -622,7 +622,7 @@ def _metric_routes(router: APIRouter, service: TrainingService) -> None:
                 "timestamps_us": stamps,
                 "values": values,
             }
-            return to_json(document)
+            return to_json(document, inf_nan_mode="constants")
 
         return Response(await run_in_threadpool(read), media_type="application/json")
 
