@@ -487,6 +487,11 @@ class Worker:
                 state.abandoned = True
                 _kill(process)
                 return
+            if time.monotonic() > deadline:
+                state.timed_out = True
+                state.failure = f"the job ran past its timeout of {timeout_s:g} s"
+                _kill(process)
+                return
             if time.monotonic() < next_beat:
                 continue
             next_beat = time.monotonic() + interval
@@ -507,11 +512,6 @@ class Worker:
                 return
             if cancel:
                 (state.job_dir / "cancel").touch()
-            if time.monotonic() > deadline:
-                state.timed_out = True
-                state.failure = f"the job ran past its timeout of {timeout_s:g} s"
-                _kill(process)
-                return
 
     # -- the runner's events -------------------------------------------------
 
