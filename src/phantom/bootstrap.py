@@ -36,6 +36,9 @@ from phantom.kernel.events.relay import OutboxRelay
 from phantom.kernel.events.sql import SqlEventStore
 from phantom.kernel.module import Module
 from phantom.kernel.settings import Settings
+from phantom.registry.adapters.sql import SqlRegistryStore
+from phantom.registry.module import registry_module
+from phantom.registry.service import RegistryLimits, RegistryService
 from phantom.tenancy.adapters.sql import SqlTenancyUnitOfWork
 from phantom.tenancy.domain.keys import MIN_PEPPER_BYTES
 from phantom.tenancy.domain.tokens import (
@@ -61,6 +64,7 @@ __all__ = [
     "LoggingAuditRecorder",
     "build",
     "known_modules",
+    "registry_service",
     "tenancy_secrets",
     "tenancy_service",
     "token_verifier",
@@ -83,6 +87,7 @@ def known_modules() -> dict[str, Module]:
         "tenancy": tenancy_module(),
         "audit": audit_module(),
         "training": training_module(),
+        "registry": registry_module(),
     }
 
 
@@ -151,6 +156,8 @@ class Container:
     """The training service; ``None`` when the deployment has no training context."""
     jobs: JobService | None = None
     """Training jobs (submit, read, cancel); with the training service."""
+    registry: RegistryService | None = None
+    """The registry service; ``None`` when the deployment has no registry context."""
     _analytics: AnalyticsStore | None = field(default=None, repr=False)
     _analytics_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -313,6 +320,8 @@ def build(
             training=container.training,
             clock=the_clock,
         )
+    if "registry" in databases:
+        container.registry = registry_service(container)
     log.debug("bootstrap.built", contexts=sorted(chosen))
     return container
 
@@ -336,6 +345,26 @@ def training_service(container: Container) -> TrainingService:
             max_upload_bytes=settings.max_upload_bytes,
             storage_quota_bytes=settings.artifact_quota_bytes,
             import_roots=tuple(settings.dataset_import_roots),
+        ),
+    )
+
+
+def registry_service(container: Container) -> RegistryService:
+    """The registry service on ``container``'s registry database and stores.
+
+    Raises:
+        NotFound: the container has no registry database.
+    """
+    settings = container.settings
+    return RegistryService(
+        store=SqlRegistryStore(
+            container.database("registry"), container.stores["registry"]
+        ),
+        artifacts=container.artifacts,
+        clock=container.clock,
+        limits=RegistryLimits(
+            max_upload_bytes=settings.max_upload_bytes,
+            storage_quota_bytes=settings.artifact_quota_bytes,
         ),
     )
 

@@ -74,6 +74,7 @@ def test_readyz_is_ready_when_every_dependency_answers(app: FastAPI) -> None:
             "database:tenancy": "ok",
             "database:audit": "ok",
             "database:training": "ok",
+            "database:registry": "ok",
             "database:notes": "ok",
             "bus": "ok",
             "cache": "ok",

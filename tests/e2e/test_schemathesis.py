@@ -18,8 +18,10 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 
+import skops.io as sio  # noqa: E402 - after the skip
 from hypothesis import HealthCheck, given, settings  # noqa: E402 - after the skip
 from hypothesis.errors import Unsatisfiable  # noqa: E402 - after the skip
+from sklearn.linear_model import LogisticRegression  # noqa: E402 - after the skip
 
 from tests.e2e.world import World, open_world  # noqa: E402 - after the skip
 
@@ -37,13 +39,22 @@ def fuzz_world(home: Path) -> Iterator[World]:
 
 
 def _training_objects(world: World, key: str) -> dict[str, str]:
-    """A dataset, an experiment and a run of the key's tenant, by path parameter."""
+    """A dataset, an experiment, a run and a model of the key's tenant.
+
+    The model is named after the dataset's id, so the one ``name`` path
+    parameter names an object of the tenant on dataset and model routes alike.
+    """
     tenancy, training = world.container.tenancy, world.container.training
+    registry = world.container.registry
     assert tenancy is not None
     assert training is not None
+    assert registry is not None
     owner = tenancy.authenticate_key(key)
     dataset = training.upload_dataset(owner, "fuzz-data", b"x,y\n1,2\n")
     run = training.start_run(owner, experiment="fuzz-exp")
+    model = sio.dumps(LogisticRegression().fit([[0.0], [1.0]], [0, 1]))
+    registry.upload_version(owner, dataset.dataset_id, model)
+    registry.set_alias(owner, dataset.dataset_id, "production", 1)
     return {
         "name": dataset.dataset_id,
         "experiment": run.experiment_id,

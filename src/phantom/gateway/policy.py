@@ -138,6 +138,24 @@ POLICY: Final[Mapping[RouteKey, Rule]] = MappingProxyType(
         ("GET", "/v1/jobs/{job_id}"): needs(_P.JOBS_READ),
         ("POST", "/v1/jobs/{job_id}/cancel"): needs(_P.JOBS_WRITE),
         ("GET", "/v1/jobs/{job_id}/logs"): needs(_P.JOBS_READ),
+        # registry
+        ("GET", "/v1/models"): needs(_P.MODELS_READ),
+        ("GET", "/v1/models/{name}"): needs(_P.MODELS_READ),
+        ("GET", "/v1/models/{name}/versions"): needs(_P.MODELS_READ),
+        ("POST", "/v1/models/{name}/versions"): uploads(_P.MODELS_WRITE),
+        ("POST", "/v1/models/{name}/versions/from-artifact"): needs(
+            _P.MODELS_WRITE, idempotent=True
+        ),
+        ("GET", "/v1/models/{name}/versions/{version}"): needs(_P.MODELS_READ),
+        ("GET", "/v1/models/{name}/versions/{version}/content"): needs(_P.MODELS_READ),
+        ("POST", "/v1/models/{name}/versions/{version}/archive"): needs(
+            _P.MODELS_WRITE
+        ),
+        ("GET", "/v1/models/{name}/aliases"): needs(_P.MODELS_READ),
+        ("GET", "/v1/models/{name}/aliases/{alias}"): needs(_P.MODELS_READ),
+        ("PUT", "/v1/models/{name}/aliases/{alias}"): needs(_P.MODELS_WRITE),
+        ("DELETE", "/v1/models/{name}/aliases/{alias}"): needs(_P.MODELS_WRITE),
+        ("GET", "/v1/models/{name}/aliases/{alias}/history"): needs(_P.MODELS_READ),
     }
 )
 """THE table. Keep it sorted by context; every mounted route must appear."""

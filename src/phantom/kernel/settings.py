@@ -127,7 +127,13 @@ class Settings(BaseSettings):
     relay_interval_s: float = Field(default=0.2, gt=0)
     max_delivery_attempts: int = Field(default=5, ge=1)
     contexts: list[str] = Field(
-        default_factory=lambda: ["system", "tenancy", "audit", "training"]
+        default_factory=lambda: [
+            "system",
+            "tenancy",
+            "audit",
+            "training",
+            "registry",
+        ]
     )
     api_key_pepper: SecretStr | None = None
     jwt_issuer: str = Field(default="phantom", min_length=1)

@@ -26,12 +26,21 @@ SECRET = encode_secret(b"s" * 32)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def test_tenancy_audit_and_training_are_default_contexts(tmp_path: Path) -> None:
+def test_tenancy_audit_training_and_registry_are_default_contexts(
+    tmp_path: Path,
+) -> None:
     container = build(Settings(home=tmp_path))
     try:
-        assert set(container.modules) == {"system", "tenancy", "audit", "training"}
+        assert set(container.modules) == {
+            "system",
+            "tenancy",
+            "audit",
+            "training",
+            "registry",
+        }
         assert container.tenancy is not None
         assert container.training is not None
+        assert container.registry is not None
         assert isinstance(container.audit, SqlAuditRecorder)
         assert not (tmp_path / "analytics.duckdb").exists()  # opened on first use
     finally:

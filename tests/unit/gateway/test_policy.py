@@ -76,6 +76,7 @@ def test_only_creating_posts_are_idempotent() -> None:
         ("POST", "/v1/experiments"),
         ("POST", "/v1/jobs"),
         ("POST", "/v1/keys"),
+        ("POST", "/v1/models/{name}/versions/from-artifact"),
         ("POST", "/v1/runs"),
         ("POST", "/v1/tenants"),
         ("POST", "/v1/users"),
@@ -86,6 +87,7 @@ def test_only_file_routes_take_large_bodies() -> None:
     uploads = sorted(key for key, rule in POLICY.items() if rule.upload)
     assert uploads == [
         ("POST", "/v1/datasets/{name}/versions"),
+        ("POST", "/v1/models/{name}/versions"),
         ("PUT", "/v1/runs/{run_id}/artifacts/{name:path}"),
     ]
 

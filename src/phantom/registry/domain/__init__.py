@@ -1,0 +1,3 @@
+"""The registry context's rules: model names, alias names, alias history."""
+
+__all__: list[str] = []
