@@ -20,6 +20,7 @@ from phantom.kernel.analytics.port import (
     MetricHistory,
     MetricPoint,
     MetricStats,
+    PredictionRecord,
 )
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "MetricHistory",
     "MetricPoint",
     "MetricStats",
+    "PredictionRecord",
     "analytics_registry",
     "open_analytics",
 ]

@@ -1,7 +1,7 @@
 """The analytics store port: high-volume, append-mostly analytical data.
 
-This issue holds experiment-tracking metric time series; prediction logs and drift
-windows follow. The value types (:class:`MetricPoint`, :class:`MetricHistory`,
+It holds experiment-tracking metric time series and the serving prediction log;
+drift windows follow. The value types (:class:`MetricPoint`, :class:`MetricHistory`,
 :class:`MetricStats`) and the :class:`AnalyticsStore` protocol carry nothing of any
 one engine: the embedded adapter is DuckDB, a ClickHouse one comes later. The
 argument checks every adapter applies live in :mod:`phantom.kernel.analytics.checks`.
@@ -22,6 +22,7 @@ __all__ = [
     "MetricHistory",
     "MetricPoint",
     "MetricStats",
+    "PredictionRecord",
     "sampled_positions",
 ]
 
@@ -51,6 +52,34 @@ class MetricPoint(NamedTuple):
     step: int
     timestamp_us: int
     value: float
+
+
+class PredictionRecord(NamedTuple):
+    """One logged prediction request (sampled by the serving context).
+
+    Attributes:
+        tenant_id: the owning tenant (1 to 64 characters).
+        prediction_id: the id the caller got back (1 to 64 characters).
+        model: the model's name (1 to 250 characters).
+        version: the version that answered (or scored it, for ``shadow``).
+        route: ``primary``, ``canary`` or ``shadow``.
+        timestamp_us: when it was answered, in microseconds since the epoch.
+        latency_us: how long the model took, in microseconds (>= 0).
+        rows: how many instances the request held (>= 1).
+        inputs: the instances as JSON text (already scrubbed where a policy says).
+        outputs: the predictions (and probabilities) as JSON text.
+    """
+
+    tenant_id: str
+    prediction_id: str
+    model: str
+    version: int
+    route: str
+    timestamp_us: int
+    latency_us: int
+    rows: int
+    inputs: str
+    outputs: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +227,26 @@ class AnalyticsStore(Protocol):
 
     def delete_run(self, tenant_id: str, run_id: str) -> int:
         """Delete every point of the tenant's run and return how many went.
+
+        Raises:
+            InvalidInput: an argument is malformed.
+            Unavailable: the store cannot be used.
+        """
+        ...
+
+    def append_predictions(self, records: Sequence[PredictionRecord]) -> int:
+        """Append logged predictions, atomically; return how many were written.
+
+        Raises:
+            InvalidInput: a record is malformed; nothing of the batch is written.
+            Unavailable: the store cannot be used (or does not keep predictions).
+        """
+        ...
+
+    def recent_predictions(
+        self, tenant_id: str, model: str, *, limit: int = 100
+    ) -> list[PredictionRecord]:
+        """The tenant's latest logged predictions of ``model``, newest first.
 
         Raises:
             InvalidInput: an argument is malformed.

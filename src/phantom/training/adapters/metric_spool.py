@@ -21,7 +21,7 @@ from sqlalchemy import and_, delete, insert, or_, select
 
 from phantom.kernel.analytics import AnalyticsStore, MetricHistory, MetricPoint
 from phantom.kernel.analytics.checks import check_points
-from phantom.kernel.analytics.port import MetricStats
+from phantom.kernel.analytics.port import MetricStats, PredictionRecord
 from phantom.kernel.db.engine import Database
 from phantom.kernel.db.tenant import tenant_transaction
 from phantom.kernel.errors import InvalidInput, Unavailable
@@ -35,6 +35,7 @@ _READS: Final = (
     "this process hands its metric points to the server (the analytics writer) "
     "and cannot read them; read them through the API"
 )
+_PREDICTIONS: Final = "only the API server (the analytics writer) logs predictions"
 
 
 class SpooledMetrics:
@@ -96,6 +97,18 @@ class SpooledMetrics:
     def delete_run(self, tenant_id: str, run_id: str) -> int:
         """Not served here (see the module docstring)."""
         del tenant_id, run_id
+        raise Unavailable(_READS)
+
+    def append_predictions(self, records: Sequence[PredictionRecord]) -> int:
+        """Not served here: only the API server logs predictions."""
+        del records
+        raise Unavailable(_PREDICTIONS)
+
+    def recent_predictions(
+        self, tenant_id: str, model: str, *, limit: int = 100
+    ) -> list[PredictionRecord]:
+        """Not served here (see the module docstring)."""
+        del tenant_id, model, limit
         raise Unavailable(_READS)
 
     def ping(self) -> None:
