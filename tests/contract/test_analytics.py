@@ -106,8 +106,8 @@ def test_the_schema_version_is_recorded_once(tmp_path: Path) -> None:
         }
     finally:
         con.close()
-    assert rows == [(SCHEMA_VERSION,)]
-    assert {"schema_version", "metric_points"} <= tables
+    assert sorted(rows) == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
+    assert {"schema_version", "metric_points", "predictions"} <= tables
 
 
 def test_a_newer_schema_version_is_a_config_error(tmp_path: Path) -> None:
