@@ -10,6 +10,7 @@
     phantom tenants|users|keys ...
     phantom audit ...
     phantom login | datasets ... | runs ... | train ...   (through the SDK)
+    phantom models ... | deploy ... | deployments ... | predict ...   (same)
 
 ``phantom up`` creates the first tenant on its first run (no tenant yet) and
 prints the owner's API key once, below the banner.
@@ -38,7 +39,10 @@ from phantom.cli.admin import (
     admin_app,
     migrate_all,
 )
+from phantom.cli.deployments import deploy, deployments_app
 from phantom.cli.keys import keys_app
+from phantom.cli.models import models_app
+from phantom.cli.predict import predict
 from phantom.cli.tenancy import create_first_tenant, has_tenants, tenants_app
 from phantom.cli.training import datasets_app, login, runs_app, train_app
 from phantom.cli.users import users_app
@@ -76,6 +80,10 @@ app.command()(login)
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(runs_app, name="runs")
 app.add_typer(train_app, name="train")
+app.add_typer(models_app, name="models")
+app.command()(deploy)
+app.add_typer(deployments_app, name="deployments")
+app.command()(predict)
 
 HostOption = Annotated[
     str | None,

@@ -13,6 +13,7 @@ imports is the code the CLI runs.
 
     client = phantom.Client()
     history = client.runs.metric_history(run.id, "loss")
+    client.models.predict("churn", [{"age": 34, "plan": "basic"}])
 
 Configuration (URL and API key): arguments, else ``PHANTOM_URL`` and
 ``PHANTOM_API_KEY``, else the profile ``phantom login`` writes (see
@@ -36,12 +37,18 @@ from phantom.sdk.errors import (
     ValidationError,
 )
 from phantom.sdk.models import (
+    AliasAssignment,
     Artifact,
     Dataset,
     DatasetVersion,
+    Deployment,
+    DeploymentStep,
     Experiment,
     MetricHistory,
     MetricSummary,
+    ModelVersion,
+    Prediction,
+    RegisteredModel,
     Run,
     RunComparison,
 )
@@ -57,6 +64,7 @@ from phantom.sdk.wire import Metric
 
 __all__ = [
     "ActiveRun",
+    "AliasAssignment",
     "ApiError",
     "Artifact",
     "AuthError",
@@ -66,13 +74,18 @@ __all__ = [
     "ConflictError",
     "Dataset",
     "DatasetVersion",
+    "Deployment",
+    "DeploymentStep",
     "Experiment",
     "Metric",
     "MetricHistory",
     "MetricSummary",
+    "ModelVersion",
     "NotFoundError",
     "PhantomSdkError",
+    "Prediction",
     "RateLimitedError",
+    "RegisteredModel",
     "RetryPolicy",
     "Run",
     "RunComparison",

@@ -8,6 +8,9 @@
     client.datasets.upload("churn", "churn.csv")
     run = client.runs.start("churn-model", params={"lr": 0.1})
     client.runs.log_metrics(run.run_id, [phantom.sdk.Metric("loss", 0.4, step=1)])
+    client.models.register("churn", "model.skops")
+    client.deployments.deploy("churn", 1)
+    client.models.predict("churn", [[34, 0.5]])
     client.get("/v1/me")                 # any other route, as decoded JSON
 """
 
@@ -20,6 +23,8 @@ import httpx
 
 from phantom.sdk.config import resolve_config
 from phantom.sdk.datasets import Datasets
+from phantom.sdk.deployments import Deployments
+from phantom.sdk.registry import Models
 from phantom.sdk.runs import Experiments, Runs
 from phantom.sdk.transport import Params, RetryPolicy, Transport
 from phantom.sdk.wire import JsonValue, decode, encode
@@ -48,6 +53,8 @@ class Client:
         datasets: datasets and their versions.
         experiments: experiments.
         runs: runs, their params, tags, metrics and artifacts.
+        models: registered models, their versions and aliases; predictions.
+        deployments: deploys, canaries, shadows and rollbacks of model versions.
     """
 
     def __init__(
@@ -71,6 +78,8 @@ class Client:
         self.datasets = Datasets(self._transport)
         self.experiments = Experiments(self._transport)
         self.runs = Runs(self._transport)
+        self.models = Models(self._transport)
+        self.deployments = Deployments(self._transport)
 
     def __repr__(self) -> str:
         return f"Client(url={self.url!r})"

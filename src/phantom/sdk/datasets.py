@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Final, Literal
 
@@ -55,12 +55,19 @@ def file_chunks(path: Path) -> Callable[[], Iterator[bytes]]:
 
 
 def iter_pages(
-    transport: Transport, path: str, *, page_size: int = 500
+    transport: Transport,
+    path: str,
+    *,
+    page_size: int = 500,
+    query: Mapping[str, str] | None = None,
 ) -> Iterator[dict[str, object]]:
-    """Every item of a paged list route (``items`` + ``next_after``)."""
+    """Every item of a paged list route (``items`` + ``next_after``).
+
+    ``query`` adds filters (such as ``model``) to every page's request.
+    """
     after: str | None = None
     while True:
-        params: dict[str, str | int] = {"limit": page_size}
+        params: dict[str, str | int] = {**(query or {}), "limit": page_size}
         if after is not None:
             params["after"] = after
         page = transport.request("GET", path, params=params).json()

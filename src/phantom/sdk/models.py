@@ -14,22 +14,35 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "AliasAssignment",
     "Artifact",
     "Column",
     "ColumnProfile",
     "Dataset",
     "DatasetVersion",
+    "Deployment",
+    "DeploymentKind",
+    "DeploymentState",
+    "DeploymentStep",
     "Experiment",
     "Histogram",
     "MetricHistory",
     "MetricSummary",
+    "ModelVersion",
+    "Prediction",
+    "RegisteredModel",
     "Run",
     "RunComparison",
     "RunStatus",
+    "Scalar",
     "TopValue",
 ]
 
 RunStatus = Literal["running", "finished", "failed", "killed"]
+DeploymentKind = Literal["deploy", "canary", "shadow", "rollback"]
+DeploymentState = Literal["running", "succeeded", "compensated", "failed"]
+Scalar = str | int | float | bool | None
+"""One JSON value that is not a container: a feature value, a label, a score."""
 
 
 class _Model(BaseModel):
@@ -180,3 +193,116 @@ class MetricHistory:
 
     def __len__(self) -> int:
         return len(self.steps)
+
+
+# -- the model registry -------------------------------------------------------
+
+
+class RegisteredModel(_Model):
+    """A registered model: a tenant-unique name over numbered versions."""
+
+    model_id: str
+    name: str
+    description: str
+    latest_version: int
+    archived: bool
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModelVersion(_Model):
+    """One immutable version of a model: its file, signature, metrics, lineage.
+
+    ``signature`` lists the input features (``{name, type, ...}``) in the order
+    the model reads them; a version without one cannot serve predictions.
+    """
+
+    model_id: str
+    name: str
+    version: int
+    digest: str
+    size_bytes: int
+    format: str
+    signature: list[dict[str, object]]
+    metrics: dict[str, float]
+    params: dict[str, str]
+    description: str
+    source: str
+    dataset_id: str | None = None
+    dataset_version: int | None = None
+    run_id: str | None = None
+    job_id: str | None = None
+    parent_version: int | None = None
+    status: Literal["ready", "archived"]
+    created_by: str
+    created_at: datetime
+
+
+class AliasAssignment(_Model):
+    """One span of an alias's history: ``version`` from ``valid_from`` to ``valid_to``.
+
+    ``valid_to`` is ``None`` while the assignment is current.
+    """
+
+    alias: str
+    version: int
+    valid_from: datetime
+    valid_to: datetime | None = None
+    set_by: str
+
+
+# -- serving --------------------------------------------------------------------
+
+
+class DeploymentStep(_Model):
+    """One step of a deploy saga (``validate``, ``convert``, ``warm``...)."""
+
+    name: str
+    state: Literal["started", "done", "failed", "compensated"]
+    detail: str
+
+
+class Deployment(_Model):
+    """A deploy saga: what it deploys where, its steps, and how it ended.
+
+    ``state`` is final when the server answers a deploy or a rollback:
+    ``succeeded``, ``compensated`` (a step failed and the earlier ones were
+    undone) or ``failed``.
+    """
+
+    deployment_id: str
+    model: str
+    version: int
+    alias: str
+    kind: DeploymentKind
+    canary_percent: int | None = None
+    state: DeploymentState
+    steps: list[DeploymentStep]
+    previous_version: int | None = None
+    error: str | None = None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class Prediction(_Model):
+    """A prediction's answer: one label or value per instance, in order.
+
+    ``probabilities`` (one row per instance, columns in ``classes`` order) are
+    there for classifiers that give them.
+    """
+
+    model: str
+    version: int
+    prediction_id: str
+    predictions: list[Scalar]
+    probabilities: list[list[float]] | None = None
+    classes: list[Scalar] | None = None
+
+    @property
+    def top_probabilities(self) -> list[float] | None:
+        """Each instance's highest class probability (``None`` without them)."""
+        if self.probabilities is None:
+            return None
+        return [max(row, default=float("nan")) for row in self.probabilities]

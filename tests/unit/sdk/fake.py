@@ -1,7 +1,8 @@
-"""A small in-memory stand-in for the training routes, behind ``httpx.MockTransport``.
+"""Small in-memory stand-ins for the server, behind ``httpx.MockTransport``.
 
-It answers like our server (problem+json errors, the same JSON shapes) for the
-routes the SDK's unit tests touch; the real server is exercised in
+:class:`FakeServer` answers like our server (problem+json errors, the same JSON
+shapes) for the training routes the SDK's unit tests touch; :class:`Recorder`
+answers canned responses in turn. The real server is exercised in
 ``tests/e2e/test_sdk.py``.
 """
 
@@ -130,6 +131,27 @@ class FakeServer:
             self.batches.append(len(points))
             self.points[run_id].extend(points)
         return httpx.Response(200, json={"written": len(points)})
+
+
+class Recorder:
+    """Answers each request with the next canned response; keeps the requests."""
+
+    def __init__(self, *answers: httpx.Response) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.requests.append(request)
+        return self.answers.pop(0)
+
+    @property
+    def last(self) -> httpx.Request:
+        return self.requests[-1]
+
+
+def ok(body: object, status: int = 200) -> httpx.Response:
+    return httpx.Response(status, json=body)
 
 
 def no_sleep(_: float) -> None:

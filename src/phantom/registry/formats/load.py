@@ -57,12 +57,18 @@ class LoadedModel:
         predict: labels (classification) or values (regression) per row.
         predict_proba: class probabilities per row, or ``None`` when the model
             has none.
+        classes: the class labels in the probabilities' column order, when the
+            model knows them.
+        native: the loaded object itself (a scikit-learn estimator, an ONNX
+            Runtime session, a LightGBM booster), for conversion.
     """
 
     format: ModelFormat
     input_names: tuple[str, ...]
     predict: Predictor
     predict_proba: Predictor | None
+    classes: tuple[Any, ...] | None = None
+    native: Any = None
 
 
 def _load_skops(data: bytes, trusted: Sequence[str] | None) -> LoadedModel:
@@ -83,11 +89,14 @@ def _load_skops(data: bytes, trusted: Sequence[str] | None) -> LoadedModel:
     proba: Predictor | None = (
         model.predict_proba if hasattr(model, "predict_proba") else None
     )
+    classes = getattr(model, "classes_", None)
     return LoadedModel(
         format=ModelFormat.SKOPS,
         input_names=tuple(str(n) for n in names) if names is not None else (),
         predict=model.predict,
         predict_proba=proba,
+        classes=None if classes is None else tuple(np.asarray(classes).tolist()),
+        native=model,
     )
 
 
@@ -123,6 +132,7 @@ def _load_onnx(data: bytes) -> LoadedModel:
         input_names=(name,),
         predict=predict,
         predict_proba=proba if has_proba else None,
+        native=session,
     )
 
 
@@ -152,6 +162,7 @@ def _load_lightgbm(data: bytes) -> LoadedModel:
         input_names=tuple(booster.feature_name()),
         predict=labels if classifier else raw,
         predict_proba=proba if classifier else None,
+        native=booster,
     )
 
 
