@@ -24,6 +24,7 @@ from typing import IO, Any, Final
 
 from phantom.kernel.artifacts import ArtifactRef, ArtifactStore
 from phantom.kernel.clock import Clock
+from phantom.kernel.context import Actor
 from phantom.kernel.errors import Conflict, Forbidden, InvalidField, NotFound
 from phantom.kernel.events.envelope import Envelope, new_envelope
 from phantom.kernel.events.sql import to_us
@@ -49,7 +50,9 @@ from phantom.registry.events import (
     ModelVersionRegistered,
     RegistryEvent,
 )
+from phantom.registry.formats.convert import to_onnx
 from phantom.registry.formats.detect import ModelFormat, detect_format
+from phantom.registry.formats.load import LoadedModel, load_model
 from phantom.tenancy.api import Page, Permission, Principal
 
 __all__ = ["Lineage", "RegistryLimits", "RegistryService", "VersionFacts"]
@@ -119,13 +122,21 @@ class RegistryService:
     # -- helpers -----------------------------------------------------------
 
     def _envelopes(
-        self, principal: Principal, model_id: str, events: Sequence[RegistryEvent]
+        self,
+        principal: Principal | tuple[str, Actor],
+        model_id: str,
+        events: Sequence[RegistryEvent],
     ) -> list[Envelope]:
-        now, who = self.clock.now(), principal.actor()
+        tenant_id, who = (
+            principal
+            if isinstance(principal, tuple)
+            else (principal.tenant_id, principal.actor())
+        )
+        now = self.clock.now()
         return [
             new_envelope(
                 event.event_type(),
-                tenant_id=principal.tenant_id,
+                tenant_id=tenant_id,
                 stream_id=f"model-{model_id}",
                 data=event.to_data(),
                 actor=who,
@@ -350,23 +361,9 @@ class RegistryService:
             Conflict: the version is archived.
         """
         _need(principal, Permission.MODELS_WRITE)
-        alias = check_alias(alias)
-        with self.store.write(principal.tenant_id) as tx:
-            model = self._model(tx, name)
-            target = tx.version(model, version)
-            if target is None:
-                raise InvalidField("version", "is not a version of this model")
-            check_assignable(version, target.status)
-            current = tx.alias_version(model, alias)
-            if needs_move(current, version):
-                event = AliasMoved(
-                    model_id=model.model_id,
-                    alias=alias,
-                    version=version,
-                    previous_version=current,
-                )
-                tx.append(self._envelopes(principal, model.model_id, [event]))
-            return self._current(tx, model, alias)
+        self.move_alias(principal.tenant_id, principal.actor(), name, alias, version)
+        with self.store.read(principal.tenant_id) as tx:
+            return self._current(tx, self._model(tx, name), check_alias(alias))
 
     def remove_alias(self, principal: Principal, name: str, alias: str) -> None:
         """Remove ``alias``.
@@ -375,16 +372,11 @@ class RegistryService:
             NotFound: the model has no such alias.
         """
         _need(principal, Permission.MODELS_WRITE)
-        alias = check_alias(alias)
-        with self.store.write(principal.tenant_id) as tx:
-            model = self._model(tx, name)
-            current = tx.alias_version(model, alias)
-            if current is None:
-                raise _not_found("alias", f"{name}@{alias}")
-            event = AliasRemoved(
-                model_id=model.model_id, alias=alias, previous_version=current
-            )
-            tx.append(self._envelopes(principal, model.model_id, [event]))
+        if (
+            self.move_alias(principal.tenant_id, principal.actor(), name, alias, None)
+            is None
+        ):
+            raise _not_found("alias", f"{name}@{alias}")
 
     def _current(
         self, tx: SqlRegistryReader | SqlRegistryWriter, model: ModelInfo, alias: str
@@ -432,3 +424,113 @@ class RegistryService:
         alias = check_alias(alias)
         with self.store.read(principal.tenant_id) as tx:
             return tx.alias_history(self._model(tx, name), alias)
+
+    # -- for serving (bound by the composition root) --------------------------
+    #
+    # Serving checks its own permissions (``predict``, ``deployments:*``) before
+    # it calls these; they act for a tenant without a principal's check.
+
+    def resolve(
+        self,
+        tenant_id: str,
+        name: str,
+        *,
+        version: int | None = None,
+        alias: str | None = None,
+    ) -> ModelVersionInfo:
+        """The version ``name`` serves: ``version`` if given, else ``alias``'s.
+
+        Raises:
+            NotFound: no such model, version or alias in the tenant.
+        """
+        with self.store.read(tenant_id) as tx:
+            model = self._model(tx, name)
+            if version is None:
+                alias = check_alias(alias or "production")
+                found = tx.alias_version(model, alias)
+                if found is None:
+                    msg = (
+                        f"model {name[:100]!r} has no {alias!r} alias; deploy a "
+                        "version or name one"
+                    )
+                    raise NotFound(msg)
+                version = found
+            return self._version(tx, model, version)
+
+    def alias_version(self, tenant_id: str, name: str, alias: str) -> int | None:
+        """The version ``alias`` points at now (``None``: unset).
+
+        Raises:
+            NotFound: no such model in the tenant.
+        """
+        with self.store.read(tenant_id) as tx:
+            return tx.alias_version(self._model(tx, name), check_alias(alias))
+
+    def alias_spans(
+        self, tenant_id: str, name: str, alias: str
+    ) -> list[AliasAssignment]:
+        """Every assignment of the alias, oldest first."""
+        with self.store.read(tenant_id) as tx:
+            return tx.alias_history(self._model(tx, name), check_alias(alias))
+
+    def move_alias(
+        self, tenant_id: str, actor: Actor, name: str, alias: str, version: int | None
+    ) -> int | None:
+        """Point ``alias`` at ``version`` (``None``: remove it); the previous version.
+
+        Nothing is written when the alias already points there.
+
+        Raises:
+            NotFound: no such model.
+            InvalidField: the alias is invalid or the version does not exist.
+            Conflict: the version is archived.
+        """
+        alias = check_alias(alias)
+        with self.store.write(tenant_id) as tx:
+            model = self._model(tx, name)
+            current = tx.alias_version(model, alias)
+            event: RegistryEvent
+            if version is None:
+                if current is None:
+                    return None
+                event = AliasRemoved(
+                    model_id=model.model_id, alias=alias, previous_version=current
+                )
+            else:
+                target = tx.version(model, version)
+                if target is None:
+                    raise InvalidField("version", "is not a version of this model")
+                check_assignable(version, target.status)
+                if not needs_move(current, version):
+                    return current
+                event = AliasMoved(
+                    model_id=model.model_id,
+                    alias=alias,
+                    version=version,
+                    previous_version=current,
+                )
+            tx.append(self._envelopes((tenant_id, actor), model.model_id, [event]))
+            return current
+
+    def load(self, tenant_id: str, digest: str, fmt: str) -> LoadedModel:
+        """Load the tenant's model bytes ``digest`` as ``fmt``, checked first.
+
+        Raises:
+            NotFound: the bytes are not in the tenant's artifact store.
+            UnsafeModel: the bytes do not match ``digest`` or hold a pickle.
+            InvalidField: the content is not ``fmt`` or does not parse.
+        """
+        with self.artifacts.open(tenant_id, digest) as stream:
+            data = stream.read()
+        return load_model(data, ModelFormat(fmt), expected_sha256=digest)
+
+    def onnx_copy(self, tenant_id: str, info: ModelVersionInfo) -> bytes | None:
+        """A faithful ONNX copy of a scikit-learn version (``None``: not possible).
+
+        Only skops versions with an all-numeric signature are converted; the
+        copy's answers are checked against the original's (see ``to_onnx``).
+        """
+        if info.format != ModelFormat.SKOPS.value or not info.signature:
+            return None
+        loaded = self.load(tenant_id, info.digest, info.format)
+        return to_onnx(loaded.native, info.signature)
