@@ -82,7 +82,15 @@ def test_admin_migrate_migrates_every_context_and_prints_a_table(
 ) -> None:
     result = run("admin", "migrate", state=NOTES)
     assert result.exit_code == 0, result.output
-    contexts = ("system", "tenancy", "audit", "training", "registry", "notes")
+    contexts = (
+        "system",
+        "tenancy",
+        "audit",
+        "training",
+        "registry",
+        "serving",
+        "notes",
+    )
     for context in contexts:
         assert context in result.stdout
         assert (cli_home / "db" / f"{context}.sqlite").is_file()

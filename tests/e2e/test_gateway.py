@@ -75,6 +75,7 @@ def test_readyz_is_ready_when_every_dependency_answers(app: FastAPI) -> None:
             "database:audit": "ok",
             "database:training": "ok",
             "database:registry": "ok",
+            "database:serving": "ok",
             "database:notes": "ok",
             "bus": "ok",
             "cache": "ok",

@@ -18,7 +18,7 @@ gateway's authentication. The audit context never imports the gateway.
 # No ``from __future__ import annotations`` here: FastAPI resolves the route
 # signatures at runtime, and ``Depends(principal_dependency)`` is a closure value.
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query
@@ -30,8 +30,8 @@ from phantom.tenancy.api import Permission, Principal, request_principal
 
 __all__ = ["PrincipalDependency", "audit_router", "request_principal"]
 
-PrincipalDependency = Callable[..., Principal]
-"""A FastAPI dependency that answers the authenticated caller."""
+PrincipalDependency = Callable[..., Principal] | Callable[..., Awaitable[Principal]]
+"""A FastAPI dependency (plain or a coroutine) that answers the authenticated caller."""
 
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     401: {"description": "Unauthorized"},

@@ -53,6 +53,7 @@ from phantom.gateway.problems import document_problems, install_problem_handlers
 from phantom.gateway.ratelimit import RateLimiter
 from phantom.kernel.cache.memory import MemoryCache
 from phantom.kernel.errors import ConfigError
+from phantom.serving.metrics import ServingCollector
 from phantom.tenancy.http import tenancy_router
 
 if TYPE_CHECKING:
@@ -207,6 +208,9 @@ def _lifespan(
                         run_audit_tasks(container.audit, stop), name="audit"
                     )
                 )
+            if container.deployments is not None:
+                # Sagas a crash left running: finish or compensate them first.
+                await asyncio.to_thread(container.deployments.resume_incomplete)
             workers = _start_workers(container, worker_stop)
             if container.training is not None and container.settings.analytics_writer:
                 relays.append(
@@ -296,6 +300,8 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(registry))
     app.include_router(health_router(built, registry))
+    if built.serving is not None:
+        registry.register(ServingCollector(built.serving))
     for router in _context_routers(built):
         app.include_router(router)
     check_complete(mounted_routes(app.routes), policy)

@@ -35,6 +35,8 @@ class Module:
         projectors: inline projectors run in the writer's transaction.
         consumers: event consumers fed by the bus.
         router: builds the context's HTTP routes from the container.
+        bind: called with the container once it is built, so the module's
+            consumers can reach the services the composition root made.
     """
 
     name: str
@@ -42,3 +44,4 @@ class Module:
     projectors: Sequence[Projector] = ()
     consumers: Sequence[ConsumerSpec] = ()
     router: Callable[[Any], APIRouter] | None = field(default=None)
+    bind: Callable[[Any], None] | None = field(default=None)

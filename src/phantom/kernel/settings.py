@@ -60,6 +60,12 @@ class Settings(BaseSettings):
             local Ray instance) or ``ray://host:port``.
         in_process_workers: training workers the API server runs in threads
             (``phantom up``: 1); ``phantom worker`` runs more elsewhere.
+        model_cache_bytes: the serving model cache's budget, estimated from the
+            loaded models' file sizes (least recently used models go first).
+        prediction_log_sample_rate: the share of predictions logged to the
+            analytics store (0 to 1).
+        prediction_log_capacity: predictions waiting to be logged; past it,
+            predictions are dropped from the log (and counted), never waited for.
         analytics_writer: whether this process writes the analytics store (the
             API server: yes); ``phantom worker`` hands its metric points to the
             server through the training database instead.
@@ -125,6 +131,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     max_running_jobs_per_tenant: int = Field(default=2, ge=1)
     relay_interval_s: float = Field(default=0.2, gt=0)
+    model_cache_bytes: int = Field(default=2 * 1024**3, ge=1)
+    prediction_log_sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    prediction_log_capacity: int = Field(default=10_000, ge=1)
     max_delivery_attempts: int = Field(default=5, ge=1)
     contexts: list[str] = Field(
         default_factory=lambda: [
@@ -133,6 +142,7 @@ class Settings(BaseSettings):
             "audit",
             "training",
             "registry",
+            "serving",
         ]
     )
     api_key_pepper: SecretStr | None = None

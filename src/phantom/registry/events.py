@@ -81,6 +81,8 @@ class AliasMoved(RegistryEvent):
     alias: str
     version: int
     previous_version: int | None = None
+    name: str | None = None
+    """The model's name (``None`` in events written before it was carried)."""
 
 
 class AliasRemoved(RegistryEvent):

@@ -24,6 +24,7 @@ checked the route's permission; the service checks again and acts as them.
 # No ``from __future__ import annotations``: FastAPI reads the route signatures at
 # runtime.
 
+import json
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
@@ -34,7 +35,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from phantom.kernel.errors import PayloadTooLarge
+from phantom.kernel.errors import InvalidField, PayloadTooLarge
 from phantom.registry.api import AliasAssignment, ModelInfo, ModelVersionInfo
 from phantom.registry.service import Lineage, RegistryService, VersionFacts
 from phantom.tenancy.api import Page, Principal, request_principal
@@ -108,6 +109,26 @@ async def _spool(request: Request, limit: int) -> IO[bytes]:
     return spool
 
 
+def _signature_param(text: str | None) -> list[dict[str, Any]]:
+    """The ``signature`` query parameter as entries (``[]`` when absent).
+
+    Raises:
+        InvalidField: it is not a JSON list of objects with a string ``name``.
+    """
+    if text is None:
+        return []
+    try:
+        entries = json.loads(text)
+    except ValueError:
+        raise InvalidField("signature", "is not JSON") from None
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("name"), str) for e in entries
+    ):
+        msg = "must be a JSON list of {name, type} objects, one per feature"
+        raise InvalidField("signature", msg)
+    return entries
+
+
 def registry_router(service: RegistryService, max_upload_bytes: int) -> APIRouter:
     """The registry routes over ``service`` (see the module docstring)."""
     router = APIRouter(prefix="/v1")
@@ -172,13 +193,17 @@ def _version_routes(router: APIRouter, service: RegistryService, limit: int) -> 
         name: Name,
         request: Request,
         description: Annotated[str | None, Query(max_length=2000)] = None,
+        signature: Annotated[str | None, Query(max_length=8_000)] = None,
     ) -> ModelVersionInfo:
         """Upload a model file (skops, ONNX, XGBoost, LightGBM) as the next version.
 
         The bytes are checked first: a pickle, or a file naming untrusted types,
         answers 422 ``unsafe-model`` and stores nothing. The model is created on
-        its first version.
+        its first version. ``signature`` is the input features as compact JSON
+        (``[{"name": "age", "type": "integer"}, ...]``); without one, serving
+        uses the feature names the model itself was fitted with.
         """
+        entries = _signature_param(signature)
         spool = await _spool(request, limit)
         try:
             return await run_in_threadpool(
@@ -186,7 +211,7 @@ def _version_routes(router: APIRouter, service: RegistryService, limit: int) -> 
                 caller,
                 name,
                 spool,
-                VersionFacts(description=description),
+                VersionFacts(description=description, signature=entries),
             )
         finally:
             spool.close()

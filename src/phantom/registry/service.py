@@ -508,6 +508,7 @@ class RegistryService:
                     alias=alias,
                     version=version,
                     previous_version=current,
+                    name=model.name,
                 )
             tx.append(self._envelopes((tenant_id, actor), model.model_id, [event]))
             return current
@@ -524,13 +525,17 @@ class RegistryService:
             data = stream.read()
         return load_model(data, ModelFormat(fmt), expected_sha256=digest)
 
-    def onnx_copy(self, tenant_id: str, info: ModelVersionInfo) -> bytes | None:
-        """A faithful ONNX copy of a scikit-learn version (``None``: not possible).
+    def onnx_copy(
+        self, tenant_id: str, info: ModelVersionInfo
+    ) -> tuple[bytes, tuple[Any, ...] | None] | None:
+        """A faithful ONNX copy of a scikit-learn version and its class labels.
 
         Only skops versions with an all-numeric signature are converted; the
         copy's answers are checked against the original's (see ``to_onnx``).
+        ``None`` when the version cannot be converted faithfully.
         """
         if info.format != ModelFormat.SKOPS.value or not info.signature:
             return None
         loaded = self.load(tenant_id, info.digest, info.format)
-        return to_onnx(loaded.native, info.signature)
+        data = to_onnx(loaded.native, info.signature)
+        return None if data is None else (data, loaded.classes)

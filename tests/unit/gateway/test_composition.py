@@ -26,7 +26,7 @@ SECRET = encode_secret(b"s" * 32)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def test_tenancy_audit_training_and_registry_are_default_contexts(
+def test_tenancy_audit_training_registry_and_serving_are_default_contexts(
     tmp_path: Path,
 ) -> None:
     container = build(Settings(home=tmp_path))
@@ -37,7 +37,10 @@ def test_tenancy_audit_training_and_registry_are_default_contexts(
             "audit",
             "training",
             "registry",
+            "serving",
         }
+        assert container.serving is not None
+        assert container.deployments is not None
         assert container.tenancy is not None
         assert container.training is not None
         assert container.registry is not None

@@ -105,6 +105,12 @@ def _load_onnx(data: bytes) -> LoadedModel:
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    # One thread per call, no spinning: a server scores many small requests at
+    # once, and ORT's default (a spinning pool as wide as the machine) makes
+    # concurrent calls fight for the cores.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(
         data, sess_options=options, providers=["CPUExecutionProvider"]
     )

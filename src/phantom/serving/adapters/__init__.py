@@ -1,0 +1,3 @@
+"""Serving adapters: the SQL store."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""The serving runtime: loaded models, their cache, batching, the prediction log."""
+
+__all__: list[str] = []
