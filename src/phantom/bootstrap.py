@@ -8,10 +8,12 @@ brings the schemas up; the gateway and the CLI are the only callers.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Final, Literal
 
@@ -30,7 +32,7 @@ from phantom.kernel.db.engine import Database, open_database
 from phantom.kernel.db.migrate import migrate
 from phantom.kernel.db.roles import DatabaseRoles
 from phantom.kernel.db.uow import UnitOfWork
-from phantom.kernel.errors import ConfigError, NotFound
+from phantom.kernel.errors import ConfigError, InvalidInput, NotFound
 from phantom.kernel.events.inbox import Consumer
 from phantom.kernel.events.relay import OutboxRelay
 from phantom.kernel.events.sql import SqlEventStore
@@ -38,8 +40,19 @@ from phantom.kernel.module import Module
 from phantom.kernel.settings import Settings
 from phantom.registry.adapters.sql import SqlRegistryStore
 from phantom.registry.module import registry_module
-from phantom.registry.service import RegistryLimits, RegistryService
+from phantom.registry.service import (
+    Lineage,
+    RegistryLimits,
+    RegistryService,
+    VersionFacts,
+)
+from phantom.serving.adapters.sql import SqlServingStore
+from phantom.serving.module import serving_module
+from phantom.serving.runtime.prediction_log import PredictionLog
+from phantom.serving.saga import DeploySaga
+from phantom.serving.service import ServingService
 from phantom.tenancy.adapters.sql import SqlTenancyUnitOfWork
+from phantom.tenancy.api import Permission, Principal, Role
 from phantom.tenancy.domain.keys import MIN_PEPPER_BYTES
 from phantom.tenancy.domain.tokens import (
     MIN_HS256_SECRET_BYTES,
@@ -54,17 +67,20 @@ from phantom.tenancy.module import tenancy_module
 from phantom.tenancy.service import TenancyService
 from phantom.training.adapters.metric_spool import SpooledMetrics, drain_metric_spool
 from phantom.training.adapters.sql import SqlTrainingStore
+from phantom.training.batch import BatchScorer, Scores
 from phantom.training.job_service import JobService
 from phantom.training.module import training_module
 from phantom.training.service import TrainingLimits, TrainingService
-from phantom.training.worker import Worker, WorkerSettings
+from phantom.training.worker import RegisterRequest, Worker, WorkerSettings
 
 __all__ = [
     "Container",
     "LoggingAuditRecorder",
     "build",
+    "job_service",
     "known_modules",
     "registry_service",
+    "serving_services",
     "tenancy_secrets",
     "tenancy_service",
     "token_verifier",
@@ -88,6 +104,7 @@ def known_modules() -> dict[str, Module]:
         "audit": audit_module(),
         "training": training_module(),
         "registry": registry_module(),
+        "serving": serving_module(),
     }
 
 
@@ -158,6 +175,10 @@ class Container:
     """Training jobs (submit, read, cancel); with the training service."""
     registry: RegistryService | None = None
     """The registry service; ``None`` when the deployment has no registry context."""
+    serving: ServingService | None = None
+    """Online predictions; ``None`` without the serving and registry contexts."""
+    deployments: DeploySaga | None = None
+    """The deploy saga; with the serving service."""
     _analytics: AnalyticsStore | None = field(default=None, repr=False)
     _analytics_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -237,6 +258,8 @@ class Container:
         The bus is asynchronous: close it with :meth:`aclose` instead when a loop
         is running, or ``asyncio.run(container.aclose())`` from synchronous code.
         """
+        if self.serving is not None:
+            self.serving.close()  # flushes the prediction log first
         for db in self.databases.values():
             db.dispose()
         self.cache.close()
@@ -313,15 +336,16 @@ def build(
             )
     if "tenancy" in databases:
         container.tenancy = tenancy_service(container)
-    if "training" in databases:
-        container.training = training_service(container)
-        container.jobs = JobService(
-            store=container.training.store,
-            training=container.training,
-            clock=the_clock,
-        )
     if "registry" in databases:
         container.registry = registry_service(container)
+    if "serving" in databases and container.registry is not None:
+        container.serving, container.deployments = serving_services(container)
+    if "training" in databases:  # after serving: batch jobs score with it
+        container.training = training_service(container)
+        container.jobs = job_service(container)
+    for module in chosen.values():
+        if module.bind is not None:
+            module.bind(container)
     log.debug("bootstrap.built", contexts=sorted(chosen))
     return container
 
@@ -349,6 +373,25 @@ def training_service(container: Container) -> TrainingService:
     )
 
 
+def job_service(container: Container) -> JobService:
+    """Training jobs over the container's training service (batch jobs: serving).
+
+    Raises:
+        NotFound: the container has no training service.
+    """
+    if container.training is None:
+        msg = "context 'training' is not part of this deployment"
+        raise NotFound(msg)
+    return JobService(
+        store=container.training.store,
+        training=container.training,
+        clock=container.clock,
+        resolve_model=None
+        if container.serving is None
+        else partial(_resolve_batch_model, container.serving),
+    )
+
+
 def registry_service(container: Container) -> RegistryService:
     """The registry service on ``container``'s registry database and stores.
 
@@ -369,6 +412,41 @@ def registry_service(container: Container) -> RegistryService:
     )
 
 
+def serving_services(container: Container) -> tuple[ServingService, DeploySaga]:
+    """The serving service and the deploy saga, over the registry.
+
+    Raises:
+        NotFound: the container has no serving database.
+        ConfigError: the container has no registry service.
+    """
+    if container.registry is None:
+        msg = "serving needs the registry context"
+        raise ConfigError(msg)
+    settings = container.settings
+    store = SqlServingStore(container.database("serving"), container.stores["serving"])
+    serving = ServingService(
+        store=store,
+        models=container.registry,
+        clock=container.clock,
+        cache_budget_bytes=settings.model_cache_bytes,
+        prediction_log=PredictionLog(
+            container.analytics,
+            capacity=settings.prediction_log_capacity,
+            sample_rate=settings.prediction_log_sample_rate,
+        ),
+    )
+    saga = DeploySaga(
+        store=store,
+        models=container.registry,
+        serving=serving,
+        artifacts=container.artifacts,
+        audit=container.audit,
+        clock=container.clock,
+        storage_quota_bytes=settings.artifact_quota_bytes,
+    )
+    return serving, saga
+
+
 def training_worker(container: Container) -> Worker | None:
     """A training worker on ``container`` (``None`` without the training context)."""
     if container.training is None:
@@ -386,8 +464,105 @@ def training_worker(container: Container) -> Worker | None:
             hidden_paths=_private_paths(container),
             api_url=settings.api_url(),
             issue_token=job_token_issuer(container),
+            register_model=None
+            if container.registry is None
+            else partial(_register_job_model, container.registry),
+            load_scorer=None
+            if container.serving is None
+            else partial(_batch_scorer, container.serving),
         ),
     )
+
+
+def _resolve_batch_model(
+    serving: ServingService,
+    tenant_id: str,
+    model: str,
+    version: int | None,
+    alias: str | None,
+) -> int:
+    """The version of ``model`` a batch job pins: ``version``, or ``alias``'s now.
+
+    Raises:
+        NotFound: no such model, version or alias in the tenant.
+    """
+    return serving.models.resolve(
+        tenant_id, model, version=version, alias=alias
+    ).version
+
+
+def _batch_scorer(
+    serving: ServingService, tenant_id: str, model: str, version: int
+) -> BatchScorer:
+    """``version`` of ``model``, loaded by serving (its cache) for a batch job.
+
+    Rows are checked against the version's signature as an online request is.
+
+    Raises:
+        NotFound: the version is gone.
+        InvalidInput: the version has no signature, so no feature names to
+            find the dataset's columns by.
+    """
+    info = serving.models.resolve(tenant_id, model, version=version)
+    served = serving.served(tenant_id, info)
+    signature = served.signature
+    if signature is None:
+        msg = (
+            f"{model} v{version} has no signature naming its features; a batch "
+            "job finds them among the dataset's columns by name"
+        )
+        raise InvalidInput(msg)
+
+    def score(rows: list[list[object]]) -> Scores:
+        outputs = served.run(served.matrix(rows, field="rows"))
+        return outputs.predictions, outputs.probabilities
+
+    return BatchScorer(
+        model=info.name,
+        version=info.version,
+        features=signature.names,
+        classes=served.classes,
+        score=score,
+    )
+
+
+def _register_job_model(registry: RegistryService, request: RegisterRequest) -> int:
+    """Register a training job's best model; the new version's number.
+
+    It acts as the job's submitter, as a service principal allowed to read and
+    write models only (like the job's own training principal, which may not).
+    A version of the model already registered by the same job with the same
+    file is returned instead of a second one (a job re-run after its worker
+    lost the lease between registering and recording the outcome).
+    """
+    principal = Principal(
+        tenant_id=request.tenant_id,
+        role=Role.SERVICE.value,
+        permissions=frozenset(
+            {Permission.MODELS_READ.value, Permission.MODELS_WRITE.value}
+        ),
+        via="internal",
+        user_id=request.user_id,
+    )
+    with contextlib.suppress(NotFound):
+        for known in registry.list_versions(principal, request.name):
+            if known.job_id == request.job_id and known.digest == request.digest:
+                return known.version
+    facts = VersionFacts(
+        description=request.description,
+        signature=request.signature,
+        metrics=request.metrics,
+        params=request.params,
+        declared_format=request.model_format,
+        lineage=Lineage(
+            dataset_id=request.dataset_id,
+            dataset_version=request.dataset_version,
+            run_id=request.run_id,
+            job_id=request.job_id,
+        ),
+    )
+    created = registry.register_artifact(principal, request.name, request.digest, facts)
+    return created.version
 
 
 JOB_TOKEN_SCOPES: Final = ("runs:read", "runs:write", "datasets:read", "jobs:read")

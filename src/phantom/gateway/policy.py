@@ -138,6 +138,11 @@ POLICY: Final[Mapping[RouteKey, Rule]] = MappingProxyType(
         ("GET", "/v1/jobs/{job_id}"): needs(_P.JOBS_READ),
         ("POST", "/v1/jobs/{job_id}/cancel"): needs(_P.JOBS_WRITE),
         ("GET", "/v1/jobs/{job_id}/logs"): needs(_P.JOBS_READ),
+        # batch inference jobs also need ``predict`` (the job service checks it)
+        ("POST", "/v1/batch-jobs"): needs(_P.JOBS_WRITE, idempotent=True),
+        ("GET", "/v1/batch-jobs"): needs(_P.JOBS_READ),
+        ("GET", "/v1/batch-jobs/{job_id}"): needs(_P.JOBS_READ),
+        ("GET", "/v1/batch-jobs/{job_id}/output"): needs(_P.JOBS_READ),
         # registry
         ("GET", "/v1/models"): needs(_P.MODELS_READ),
         ("GET", "/v1/models/{name}"): needs(_P.MODELS_READ),
@@ -156,6 +161,22 @@ POLICY: Final[Mapping[RouteKey, Rule]] = MappingProxyType(
         ("PUT", "/v1/models/{name}/aliases/{alias}"): needs(_P.MODELS_WRITE),
         ("DELETE", "/v1/models/{name}/aliases/{alias}"): needs(_P.MODELS_WRITE),
         ("GET", "/v1/models/{name}/aliases/{alias}/history"): needs(_P.MODELS_READ),
+        # serving
+        ("POST", "/v1/models/{name}/predict"): needs(_P.PREDICT),
+        ("POST", "/v1/deployments"): needs(_P.DEPLOYMENTS_WRITE, idempotent=True),
+        ("POST", "/v1/deployments/rollback"): needs(_P.DEPLOYMENTS_WRITE),
+        ("GET", "/v1/deployments"): needs(_P.DEPLOYMENTS_READ),
+        ("GET", "/v1/deployments/{deployment_id}"): needs(_P.DEPLOYMENTS_READ),
+        # serving: Open Inference Protocol v2 (health and server metadata public)
+        ("GET", "/v2"): PUBLIC,
+        ("GET", "/v2/health/live"): PUBLIC,
+        ("GET", "/v2/health/ready"): PUBLIC,
+        ("GET", "/v2/models/{name}"): needs(_P.PREDICT),
+        ("GET", "/v2/models/{name}/ready"): needs(_P.PREDICT),
+        ("POST", "/v2/models/{name}/infer"): needs(_P.PREDICT),
+        ("GET", "/v2/models/{name}/versions/{version}"): needs(_P.PREDICT),
+        ("GET", "/v2/models/{name}/versions/{version}/ready"): needs(_P.PREDICT),
+        ("POST", "/v2/models/{name}/versions/{version}/infer"): needs(_P.PREDICT),
     }
 )
 """THE table. Keep it sorted by context; every mounted route must appear."""

@@ -39,6 +39,7 @@ from phantom.sdk.errors import (
 from phantom.sdk.models import (
     AliasAssignment,
     Artifact,
+    BatchJob,
     Dataset,
     DatasetVersion,
     Deployment,
@@ -68,6 +69,7 @@ __all__ = [
     "ApiError",
     "Artifact",
     "AuthError",
+    "BatchJob",
     "BufferSettings",
     "Client",
     "ConfigurationError",

@@ -11,6 +11,9 @@
     client.models.register("churn", "model.skops")
     client.deployments.deploy("churn", 1)
     client.models.predict("churn", [[34, 0.5]])
+    job = client.batch_jobs.submit("churn", dataset="customers")
+    client.batch_jobs.wait(job.job_id)
+    client.batch_jobs.download(job.job_id, "scored.parquet")
     client.get("/v1/me")                 # any other route, as decoded JSON
 """
 
@@ -21,6 +24,7 @@ from typing import Self
 
 import httpx
 
+from phantom.sdk.batch import BatchJobs
 from phantom.sdk.config import resolve_config
 from phantom.sdk.datasets import Datasets
 from phantom.sdk.deployments import Deployments
@@ -55,6 +59,7 @@ class Client:
         runs: runs, their params, tags, metrics and artifacts.
         models: registered models, their versions and aliases; predictions.
         deployments: deploys, canaries, shadows and rollbacks of model versions.
+        batch_jobs: batch inference: a model scoring a whole dataset to Parquet.
     """
 
     def __init__(
@@ -80,6 +85,7 @@ class Client:
         self.runs = Runs(self._transport)
         self.models = Models(self._transport)
         self.deployments = Deployments(self._transport)
+        self.batch_jobs = BatchJobs(self._transport)
 
     def __repr__(self) -> str:
         return f"Client(url={self.url!r})"

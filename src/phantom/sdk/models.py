@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 __all__ = [
     "AliasAssignment",
     "Artifact",
+    "BatchJob",
     "Column",
     "ColumnProfile",
     "Dataset",
@@ -26,6 +27,7 @@ __all__ = [
     "DeploymentStep",
     "Experiment",
     "Histogram",
+    "JobStatus",
     "MetricHistory",
     "MetricSummary",
     "ModelVersion",
@@ -41,6 +43,7 @@ __all__ = [
 RunStatus = Literal["running", "finished", "failed", "killed"]
 DeploymentKind = Literal["deploy", "canary", "shadow", "rollback"]
 DeploymentState = Literal["running", "succeeded", "compensated", "failed"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 Scalar = str | int | float | bool | None
 """One JSON value that is not a container: a feature value, a label, a score."""
 
@@ -306,3 +309,55 @@ class Prediction(_Model):
         if self.probabilities is None:
             return None
         return [max(row, default=float("nan")) for row in self.probabilities]
+
+
+# -- batch inference -------------------------------------------------------------
+
+
+class BatchJob(_Model):
+    """A batch inference job: a model version scoring every row of a dataset.
+
+    ``spec`` holds the ``model``, its pinned ``version`` (and the ``alias`` it was
+    resolved from), the ``dataset`` id and pinned ``dataset_version``.
+    ``progress`` has ``rows_done`` and ``rows_total``; once it succeeded,
+    ``result`` has the Parquet output's ``output_digest``, ``output_bytes``,
+    ``rows`` and ``columns``.
+    """
+
+    job_id: str
+    kind: str
+    name: str
+    status: JobStatus
+    attempts: int
+    max_retries: int
+    cancel_requested: bool = False
+    spec: dict[str, object]
+    progress: dict[str, object]
+    result: dict[str, object] | None = None
+    error: str | None = None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job has ended (succeeded, failed or cancelled)."""
+        return self.status in {"succeeded", "failed", "cancelled"}
+
+    @property
+    def model(self) -> str:
+        """The model that scores."""
+        return str(self.spec.get("model"))
+
+    @property
+    def version(self) -> int | None:
+        """The model version that scores (pinned when the job was queued)."""
+        value = self.spec.get("version")
+        return value if isinstance(value, int) else None
+
+    @property
+    def rows(self) -> int | None:
+        """How many rows the output has (``None`` until the job succeeded)."""
+        value = (self.result or {}).get("rows")
+        return value if isinstance(value, int) else None

@@ -158,11 +158,14 @@ class JobInfo(_Dto):
 
     ``progress`` holds ``trials_done``, ``trials_total``, ``best_score`` and
     ``best_run_id`` while a search runs; ``result`` the best run, its params and
-    score, and the model's digest and format once it succeeded.
+    score, and the model's digest and format once it succeeded. A ``batch``
+    job's ``progress`` holds ``rows_done`` and ``rows_total``; its ``result``
+    the Parquet output's ``output_digest``, ``output_bytes``, ``rows``,
+    ``columns``, the ``model`` and ``version`` that scored, and ``format``.
     """
 
     job_id: str
-    kind: Literal["search", "entrypoint"]
+    kind: Literal["search", "entrypoint", "batch"]
     name: str
     status: JobStatus
     priority: int

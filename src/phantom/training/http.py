@@ -28,6 +28,10 @@
     GET    /v1/jobs/{job_id}                             one job: progress, result
     POST   /v1/jobs/{job_id}/cancel                      cancel it (its worker stops it)
     GET    /v1/jobs/{job_id}/logs                        its stored output lines
+    POST   /v1/batch-jobs                                score a dataset with a model
+    GET    /v1/batch-jobs                                the tenant's batch jobs
+    GET    /v1/batch-jobs/{job_id}                       one: progress, result
+    GET    /v1/batch-jobs/{job_id}/output                its predictions (Parquet)
 
 Uploads are raw request bodies streamed to a spooled temporary file (so the
 artifact store hashes and stores them without holding them in memory), bounded by
@@ -165,6 +169,24 @@ class JobSubmit(_Body):
     ) = None
 
 
+class BatchJobCreate(_Body):
+    """``POST /v1/batch-jobs``: score every row of a dataset version with a model.
+
+    Without ``version`` or ``alias`` the ``production`` alias's version scores;
+    either way the version is pinned when the job is queued. Without
+    ``dataset_version`` the latest version is pinned.
+    """
+
+    model: Label
+    version: Annotated[int, Field(ge=1)] | None = None
+    alias: Label | None = None
+    dataset: Label
+    dataset_version: Annotated[int, Field(ge=1)] | None = None
+    name: Label | None = None
+    priority: Annotated[int, Field(ge=0, le=9)] = 5
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 2
+
+
 _METRIC_BATCH_SCHEMA: Final[dict[str, Any]] = {
     "title": "MetricBatch",
     "type": "object",
@@ -225,7 +247,95 @@ def training_router(
     _experiment_routes(router, service)
     _run_routes(router, service, max_upload_bytes)
     _job_routes(router, jobs)
+    _batch_routes(router, jobs)
     return router
+
+
+def _batch_routes(router: APIRouter, jobs: JobService) -> None:
+    tags: list[str | Any] = ["batch-jobs"]
+    job_id_path = Annotated[str, Path(min_length=1, max_length=64)]
+
+    @router.post(
+        "/batch-jobs",
+        status_code=201,
+        tags=tags,
+        operation_id="submit_batch_job",
+        responses=_WRITES,
+    )
+    async def submit_batch_job(caller: Caller, body: BatchJobCreate) -> JobInfo:
+        """Queue a batch job: a worker scores the dataset into a Parquet file.
+
+        An unknown model, version or alias is a 404; an unknown dataset a 422.
+        """
+        spec = {"kind": "batch", **body.model_dump(exclude_none=True)}
+        return await run_in_threadpool(jobs.submit, caller, spec)
+
+    @router.get(
+        "/batch-jobs", tags=tags, operation_id="list_batch_jobs", responses=_ERRORS
+    )
+    async def list_batch_jobs(
+        caller: Caller,
+        status: Annotated[
+            str | None,
+            Query(pattern="^(queued|running|succeeded|failed|cancelled)$"),
+        ] = None,
+        after: After = None,
+        limit: Limit = 50,
+    ) -> Page[JobInfo]:
+        """The tenant's batch jobs, newest first (cancel one at /v1/jobs)."""
+        return await run_in_threadpool(
+            jobs.list_jobs,
+            caller,
+            status=status,
+            kind="batch",
+            after=after,
+            limit=limit,
+        )
+
+    @router.get(
+        "/batch-jobs/{job_id}",
+        tags=tags,
+        operation_id="get_batch_job",
+        responses=_ERRORS,
+    )
+    async def get_batch_job(caller: Caller, job_id: job_id_path) -> JobInfo:
+        """One batch job: its status, ``rows_done`` of ``rows_total``, its result."""
+        return await run_in_threadpool(jobs.get_batch_job, caller, job_id)
+
+    @router.get(
+        "/batch-jobs/{job_id}/output",
+        tags=tags,
+        operation_id="download_batch_output",
+        responses={
+            **_ERRORS,
+            409: {"description": "The job has not succeeded (yet)"},
+            200: {"content": {"application/vnd.apache.parquet": {}}},
+        },
+        response_class=StreamingResponse,
+    )
+    async def download_batch_output(
+        caller: Caller, job_id: job_id_path
+    ) -> StreamingResponse:
+        """The predictions: the feature columns, ``prediction``, ``proba_<class>``."""
+
+        def find() -> JobInfo:
+            with jobs.open_batch_output(caller, job_id) as (job, _):
+                return job
+
+        job = await run_in_threadpool(find)
+        result = job.result or {}
+        start = _stream(lambda: jobs.open_batch_output(caller, job_id))
+        return StreamingResponse(
+            start(),
+            media_type="application/vnd.apache.parquet",
+            headers={
+                "ETag": f'"{result["output_digest"]}"',
+                "Content-Length": str(result["output_bytes"]),
+                "Content-Disposition": (
+                    f'attachment; filename="batch-{job.job_id[-12:]}.parquet"'
+                ),
+            },
+        )
 
 
 def _job_routes(router: APIRouter, jobs: JobService) -> None:

@@ -6,17 +6,27 @@ in the training event store, so the audit trail sees every one. Workers
 (:mod:`phantom.training.worker`) take the jobs.
 
 A search job's dataset version is pinned at submission: the job trains on what
-existed when it was asked for, whatever is uploaded later.
+existed when it was asked for, whatever is uploaded later. A batch job's model
+version is pinned too (an alias is resolved when the job is submitted), and its
+Parquet output is read back through :meth:`JobService.open_batch_output`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import IO, Any, Final
 
 from phantom.kernel.clock import Clock
-from phantom.kernel.errors import Forbidden, InvalidField, NotFound, QuotaExceeded
+from phantom.kernel.errors import (
+    Conflict,
+    Forbidden,
+    InvalidField,
+    NotFound,
+    QuotaExceeded,
+)
 from phantom.kernel.events.envelope import new_envelope
 from phantom.kernel.events.sql import from_us, to_us
 from phantom.kernel.ids import uuid7
@@ -25,13 +35,14 @@ from phantom.training.adapters import jobs_sql
 from phantom.training.adapters.jobs_sql import JobRecord
 from phantom.training.adapters.sql import SqlTrainingStore
 from phantom.training.api import JobInfo, JobLogLine
+from phantom.training.batch import ResolveModel
 from phantom.training.domain.rules import check_artifact_name
 from phantom.training.events import (
     JobCancelRequested,
     JobSubmitted,
     TrainingEvent,
 )
-from phantom.training.jobs.spec import parse_spec
+from phantom.training.jobs.spec import TrainingSpec, parse_spec
 from phantom.training.service import TrainingService
 
 __all__ = ["JobService", "job_info"]
@@ -99,13 +110,16 @@ class JobService:
 
     Attributes:
         store: the training database.
-        training: datasets (a search job's dataset is checked and pinned).
+        training: datasets (a job's dataset is checked and pinned).
         clock: the time source.
+        resolve_model: the model version a batch job scores with, resolved in
+            the registry (``None``: no serving here, and batch jobs are refused).
     """
 
     store: SqlTrainingStore
     training: TrainingService
     clock: Clock
+    resolve_model: ResolveModel | None = None
 
     def _event(self, principal: Principal, job_id: str, event: TrainingEvent) -> Any:  # noqa: ANN401
         return new_envelope(
@@ -127,16 +141,26 @@ class JobService:
 
         An ``entrypoint`` job brings its Python files (``files``: name -> text, at
         most 256 KB in all) and runs ``entrypoint.file`` with the SDK configured;
-        a ``search`` job takes no files.
+        a ``search`` or ``batch`` job takes no files. A ``batch`` job's model
+        version is pinned: ``version`` is set to the alias's version now.
 
         Raises:
-            InvalidInput: the spec or a file is invalid; the message names it.
-            NotFound: the spec's dataset (or version) does not exist.
+            InvalidInput: the spec or a file is invalid, or the spec's dataset
+                (or version) does not exist; the message names the field.
+            NotFound: a batch job's model, version or alias does not exist.
             QuotaExceeded: the tenant has too many unfinished jobs.
+            Forbidden: the caller lacks ``jobs:write`` (or ``models:write`` for
+                a spec with ``register_as``, ``predict`` for a batch job).
         """
         _need(principal, Permission.JOBS_WRITE)
         text = spec_text if isinstance(spec_text, str) else json.dumps(spec_text)
         spec = parse_spec(text)
+        if spec.register_as is not None:
+            # The worker registers the best model as the submitter: the key
+            # that submits must be allowed to register models itself.
+            _need(principal, Permission.MODELS_WRITE)
+        if spec.kind == "batch":
+            _need(principal, Permission.PREDICT)
         entry = spec.entrypoint.file if spec.entrypoint is not None else None
         checked = _check_files(spec.kind, files or {}, entry)
         document = spec.model_dump(mode="json")
@@ -151,8 +175,10 @@ class JobService:
                 ) from None
             document["dataset"] = version.dataset_id
             document["dataset_version"] = version.version
+        if spec.kind == "batch":
+            document["version"] = self._model_version(principal, spec)
         job_id = str(uuid7())
-        name = spec.name or f"{spec.estimator or spec.kind}-{job_id[-8:]}"
+        name = spec.name or f"{spec.estimator or spec.model or spec.kind}-{job_id[-8:]}"
         now_us = to_us(self.clock.now())
         with self.store.write(principal.tenant_id) as tx:
             conn = tx.connection
@@ -185,6 +211,16 @@ class JobService:
         assert record is not None  # noqa: S101 - inserted just now
         return job_info(record)
 
+    def _model_version(self, principal: Principal, spec: TrainingSpec) -> int:
+        """The version a batch job scores with: its own, or its alias's now."""
+        if self.resolve_model is None:
+            msg = "this deployment has no model serving to score with"
+            raise InvalidField("kind", msg)
+        assert spec.model is not None  # noqa: S101 - parse_spec requires it
+        return self.resolve_model(
+            principal.tenant_id, spec.model, spec.version, spec.alias
+        )
+
     def _record(self, principal: Principal, job_id: str) -> JobRecord:
         with self.store.read(principal.tenant_id) as tx:
             record = jobs_sql.find_job(tx.connection, principal.tenant_id, job_id)
@@ -198,21 +234,50 @@ class JobService:
         _need(principal, Permission.JOBS_READ)
         return job_info(self._record(principal, job_id))
 
+    def get_batch_job(self, principal: Principal, job_id: str) -> JobInfo:
+        """One batch job (another kind of job is not found here)."""
+        _need(principal, Permission.JOBS_READ)
+        record = self._record(principal, job_id)
+        if record.kind != "batch":
+            msg = f"no batch job {job_id[:100]!r} in this tenant"
+            raise NotFound(msg)
+        return job_info(record)
+
+    @contextmanager
+    def open_batch_output(
+        self, principal: Principal, job_id: str
+    ) -> Iterator[tuple[JobInfo, IO[bytes]]]:
+        """A succeeded batch job and its Parquet output as a stream.
+
+        Raises:
+            NotFound: no such batch job in the caller's tenant.
+            Conflict: the job has not succeeded (yet).
+        """
+        job = self.get_batch_job(principal, job_id)
+        digest = (job.result or {}).get("output_digest")
+        if job.status != "succeeded" or not isinstance(digest, str):
+            msg = f"batch job {job_id[:100]!r} has no output: it is {job.status}"
+            raise Conflict(msg)
+        with self.training.artifacts.open(principal.tenant_id, digest) as stream:
+            yield job, stream
+
     def list_jobs(
         self,
         principal: Principal,
         *,
         status: str | None = None,
+        kind: str | None = None,
         after: str | None = None,
         limit: int = 50,
     ) -> Page[JobInfo]:
-        """The tenant's jobs, newest first."""
+        """The tenant's jobs (of one ``kind``, when given), newest first."""
         _need(principal, Permission.JOBS_READ)
         with self.store.read(principal.tenant_id) as tx:
             records = jobs_sql.list_jobs(
                 tx.connection,
                 principal.tenant_id,
                 status=status,
+                kind=kind,
                 after=after,
                 limit=limit + 1,
             )

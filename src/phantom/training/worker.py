@@ -15,9 +15,19 @@ For each job it:
 4. heartbeats its lease every third of the lease time (a lost lease kills the
    runner; a cancel request writes the runner's ``cancel`` file, and the runner
    stops after its current batch); kills a runner past the spec's timeout;
-5. records the outcome only if it still holds the lease — so a job re-leased
+5. registers the best model of a succeeded job whose spec names
+   ``register_as`` as the next version of that model (see
+   :meth:`Worker._register`);
+6. records the outcome only if it still holds the lease — so a job re-leased
    after its worker died completes exactly once — and retries a failed job with
    exponential backoff up to the spec's ``max_retries``.
+
+A ``batch`` job runs in the worker itself instead (see :mod:`phantom.training.batch`
+and :meth:`Worker._run_batch`): the pinned model version scores the dataset
+version chunk by chunk, the lease is renewed (and a cancel request seen) between
+chunks, and the Parquet output goes to the tenant's artifact store. A batch job
+whose input cannot be scored (a missing feature column, a mistyped value, the
+model version gone) fails at once: a retry would fail the same way.
 """
 
 from __future__ import annotations
@@ -35,16 +45,16 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Literal
 
 import structlog
 
 from phantom.kernel.artifacts import ArtifactStore
 from phantom.kernel.clock import Clock
-from phantom.kernel.errors import PhantomError
+from phantom.kernel.errors import InvalidInput, NotFound, PhantomError
 from phantom.kernel.events.envelope import new_envelope
 from phantom.kernel.events.sql import to_us
 from phantom.kernel.ids import uuid7
@@ -52,10 +62,17 @@ from phantom.tenancy.api import Permission, Principal
 from phantom.training.adapters import jobs_sql
 from phantom.training.adapters.jobs_sql import JobRecord
 from phantom.training.adapters.sql import SqlTrainingStore
+from phantom.training.batch import DEFAULT_CHUNK_ROWS, LoadScorer, score_file
 from phantom.training.events import JobFinished
 from phantom.training.service import MetricInput, TrainingService
 
-__all__ = ["Worker", "WorkerSettings", "can_hide_paths", "job_principal"]
+__all__ = [
+    "RegisterRequest",
+    "Worker",
+    "WorkerSettings",
+    "can_hide_paths",
+    "job_principal",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -93,6 +110,46 @@ def job_principal(record: JobRecord) -> Principal:
 
 
 @dataclass(frozen=True, slots=True)
+class RegisterRequest:
+    """A succeeded job's best model, to register as the next version of ``name``.
+
+    The registry is another context: the composition root binds
+    :attr:`WorkerSettings.register_model` to a function that registers the
+    request as the job's submitter and returns the new version's number.
+
+    Attributes:
+        tenant_id: the job's tenant.
+        user_id: who submitted the job (the version's creator).
+        job_id: the job.
+        name: the model (the spec's ``register_as``).
+        digest: the model file's sha256, already in the tenant's artifact store
+            (the best run's ``model.<format>`` artifact).
+        model_format: the runner's format of the file (``skops``, ``lightgbm``).
+        run_id: the best trial's run.
+        signature: the input signature, one ``{name, type, ...}`` per feature.
+        metrics: the best trial's score under the job's metric.
+        params: the best trial's parameters (non-strings as JSON).
+        dataset_id: the dataset trained on.
+        dataset_version: its pinned version.
+        description: the version's description.
+    """
+
+    tenant_id: str
+    user_id: str
+    job_id: str
+    name: str
+    digest: str
+    model_format: str
+    run_id: str
+    signature: Sequence[Mapping[str, Any]] = ()
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    dataset_id: str | None = None
+    dataset_version: int | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerSettings:
     """How a worker runs jobs.
 
@@ -108,6 +165,13 @@ class WorkerSettings:
             tenant id, seconds) -> token; scoped to the job's permissions.
         hidden_paths: directories runners must not see (see
             :func:`can_hide_paths`): the platform's home, artifacts, databases.
+        register_model: registers a job's best model in the model registry and
+            returns the version's number (``None``: no registry, and a job
+            naming ``register_as`` says so in its result).
+        load_scorer: loads a model version for a ``batch`` job (``None``: no
+            serving here, and batch jobs fail saying so).
+        batch_rows: rows a batch job scores per chunk (at most 10,000, the
+            most one scoring call takes).
     """
 
     worker_id: str = field(
@@ -123,6 +187,9 @@ class WorkerSettings:
     hidden_paths: tuple[Path, ...] = ()
     api_url: str | None = None
     issue_token: Callable[[str, str, float], str] | None = None
+    register_model: Callable[[RegisterRequest], int] | None = None
+    load_scorer: LoadScorer | None = None
+    batch_rows: int = DEFAULT_CHUNK_ROWS
 
 
 def _clean_env(job_dir: Path, executor: str) -> dict[str, str]:
@@ -228,7 +295,9 @@ class _Run:
     progress: dict[str, Any] = field(default_factory=dict)
     trial_runs: dict[int, str] = field(default_factory=dict)
     finished: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
     failure: str | None = None
+    permanent: bool = False
     cancelled: bool = False
     lost: bool = False
     timed_out: bool = False
@@ -308,6 +377,9 @@ class Worker:
             try:
                 if record.cancel_requested:
                     state.cancelled = True
+                elif record.kind == "batch":
+                    self._prepare(state)
+                    self._run_batch(state, logs)
                 else:
                     self._kill_stale_trials(state)
                     self._prepare(state)
@@ -353,6 +425,9 @@ class Worker:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content, encoding="utf-8")
         (state.job_dir / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+        if state.record.kind == "batch":
+            state.progress = {"rows_done": 0, "rows_total": None}
+            return
         state.progress = {
             "trials_done": 0,
             "trials_total": (spec.get("search") or {}).get("n_trials"),
@@ -450,6 +525,65 @@ class Worker:
             state.failure = f"the runner exited with status {code}"
             if code < 0:
                 state.failure += f" (signal {-code}: out of memory or killed?)"
+
+    # -- a batch job ---------------------------------------------------------
+
+    def _run_batch(self, state: _Run, logs: _Logs) -> None:
+        """Score the dataset with the pinned model version; store the Parquet."""
+        record, spec = state.record, state.record.spec
+        load = self.settings.load_scorer
+        if load is None:
+            state.failure = "this worker cannot run batch jobs (no serving context)"
+            return
+        data = next(p for p in state.job_dir.glob("data.*") if p.is_file())
+        fmt: Literal["csv", "parquet"] = (
+            "parquet" if data.suffix == ".parquet" else "csv"
+        )
+        timeout_s = float((spec.get("resources") or {}).get("timeout_s", 3600))
+        try:
+            scorer = load(record.tenant_id, str(spec["model"]), int(spec["version"]))
+        except (InvalidInput, NotFound) as exc:
+            state.failure, state.permanent = exc.detail, True
+            return
+        logs.add(
+            "stdout",
+            f"scoring {data.name} with {scorer.model} v{scorer.version} "
+            f"({len(scorer.features)} features)",
+        )
+        out = state.job_dir / "predictions.parquet"
+        beat = _Beat(self, state, time.monotonic() + timeout_s)
+        try:
+            output = score_file(
+                data,
+                fmt,
+                scorer,
+                out,
+                chunk_rows=self.settings.batch_rows,
+                on_chunk=beat,
+            )
+        except InvalidInput as exc:
+            state.failure, state.permanent = exc.detail, True
+            logs.add("stderr", exc.detail)
+            return
+        if output.stopped:
+            return
+        with out.open("rb") as handle:
+            stored = self.artifacts.put(
+                record.tenant_id,
+                handle,
+                quota_bytes=self.service.limits.storage_quota_bytes,
+            )
+        logs.add("stdout", f"wrote {output.rows} rows ({stored.size} bytes of Parquet)")
+        state.result = {
+            "format": "parquet",
+            "output_digest": stored.digest,
+            "output_bytes": stored.size,
+            "rows": output.rows,
+            "columns": output.columns,
+            "model": scorer.model,
+            "version": scorer.version,
+            "classes": None if scorer.classes is None else list(scorer.classes),
+        }
 
     def _hidden(self) -> tuple[str, ...]:
         if not can_hide_paths():
@@ -635,7 +769,10 @@ class Worker:
         if state.lost:
             return  # another worker holds the job now
         result: dict[str, Any] | None = None
-        if record.kind == "entrypoint" and state.exit_code == 0:
+        if record.kind == "batch":
+            if state.failure is None and not state.cancelled:
+                result = state.result
+        elif record.kind == "entrypoint" and state.exit_code == 0:
             result = {"exit_code": 0}
         elif (
             state.finished is not None and state.failure is None and not state.cancelled
@@ -646,19 +783,9 @@ class Worker:
             except PhantomError as exc:
                 state.failure, result = exc.detail, None
         now_us = to_us(self.clock.now())
-        if state.abandoned:
-            status, retry_at = "queued", now_us  # the worker is shutting down
-        elif state.cancelled:
-            status, retry_at = "cancelled", None
-        elif state.failure is None and result is not None:
-            status, retry_at = "succeeded", None
-        elif record.attempts <= record.max_retries and not state.timed_out:
-            status = "queued"
-            retry_at = now_us + int(
-                min(5 * 2 ** (record.attempts - 1), 300) * 1_000_000
-            )
-        else:
-            status, retry_at = "failed", None
+        status, retry_at = _outcome(state, result, now_us)
+        if status == "succeeded" and not self._register_if_asked(state, result):
+            return  # another worker holds the job now
         with self.store.write(record.tenant_id) as tx:
             released = jobs_sql.release(
                 tx.connection,
@@ -701,6 +828,164 @@ class Worker:
             attempt=record.attempts,
             recorded=released,
         )
+
+    def _register_if_asked(self, state: _Run, result: dict[str, Any] | None) -> bool:
+        """Register a succeeded job's model if its spec asks; ``False``: lease lost."""
+        if result is None or not result.get("register_as"):
+            return True
+        if not self._still_mine(state):
+            log.warning("worker.job.lease_lost", job_id=state.record.job_id)
+            return False
+        self._register(state, result)
+        return True
+
+    def _still_mine(self, state: _Run) -> bool:
+        """Renew the lease; ``False`` when another worker holds the job now."""
+        mine, _ = self._beat(state)
+        return mine
+
+    def _beat(self, state: _Run) -> tuple[bool, bool]:
+        """Renew the lease and write the progress: (still mine, cancel requested)."""
+        record = state.record
+        with self.store.write(record.tenant_id) as tx:
+            mine, cancel = jobs_sql.heartbeat(
+                tx.connection,
+                tenant_id=record.tenant_id,
+                job_id=record.job_id,
+                worker=self.settings.worker_id,
+                now_us=to_us(self.clock.now()),
+                lease_us=int(self.settings.lease_s * 1_000_000),
+                progress=state.progress,
+            )
+        return bool(mine), bool(cancel)
+
+    def _register(self, state: _Run, result: dict[str, Any]) -> None:
+        """Register the best model as the next version of ``register_as``.
+
+        On success the result gets ``registered_model: {name, version}``. A
+        failed registration (no registry, a refused name or file, the registry
+        down) does not fail the job: the training itself succeeded and its model
+        is kept as the best run's ``model.<format>`` artifact, so a retry would
+        only spend the search again. The result carries ``registration_error``
+        instead, and the model can be registered by hand: the registry's
+        ``from-artifact`` route (``client.models.register_artifact``) with the
+        result's ``model_digest`` and ``best_run_id``, or ``phantom models
+        register`` with the downloaded file.
+
+        It runs just after the lease was renewed and before the outcome is
+        recorded, so a job that succeeds is never seen without its version.
+        """
+        record, name = state.record, str(result["register_as"])
+        spec = record.spec
+        metric = str(result.get("metric") or spec.get("metric") or "score")
+        score = result.get("best_score")
+        params = {
+            str(k): v if isinstance(v, str) else json.dumps(v)
+            for k, v in (result.get("best_params") or {}).items()
+        }
+        request = RegisterRequest(
+            tenant_id=record.tenant_id,
+            user_id=record.created_by,
+            job_id=record.job_id,
+            name=name,
+            digest=str(result["model_digest"]),
+            model_format=str(result["model_format"]),
+            run_id=str(result["best_run_id"]),
+            signature=list(result.get("signature") or []),
+            metrics={} if score is None else {metric: float(score)},
+            params=params,
+            dataset_id=spec.get("dataset"),
+            dataset_version=spec.get("dataset_version"),
+            description=f"The best model of training job {record.job_id}.",
+        )
+        register = self.settings.register_model
+        reason: str | None = None
+        version: int | None = None
+        try:
+            if register is None:
+                reason = "this deployment has no model registry"
+            else:
+                version = register(request)
+        except PhantomError as exc:
+            reason = exc.detail
+        except Exception as exc:
+            log.exception("worker.job.registry_crashed", job_id=record.job_id)
+            reason = f"the registry failed: {type(exc).__name__}"
+        if version is None:
+            reason = reason or "the registry returned no version"
+            log.warning(
+                "worker.job.registration_failed",
+                job_id=record.job_id,
+                model=name,
+                error=reason,
+            )
+            result["registration_error"] = reason[:2000]
+            return
+        result["registered_model"] = {"name": name, "version": version}
+        log.info(
+            "worker.job.registered",
+            job_id=record.job_id,
+            model=name,
+            version=version,
+            run_id=request.run_id,
+        )
+
+
+def _outcome(
+    state: _Run, result: dict[str, Any] | None, now_us: int
+) -> tuple[str, int | None]:
+    """The job's next status, and when a queued job may run again."""
+    record = state.record
+    if state.abandoned:
+        return "queued", now_us  # the worker is shutting down
+    if state.cancelled:
+        return "cancelled", None
+    if state.failure is None and result is not None:
+        return "succeeded", None
+    if state.permanent:
+        return "failed", None
+    if record.attempts <= record.max_retries and not state.timed_out:
+        backoff_s = min(5 * 2 ** (record.attempts - 1), 300)
+        return "queued", now_us + int(backoff_s * 1_000_000)
+    return "failed", None
+
+
+class _Beat:
+    """A batch job's ``on_chunk``: progress, heartbeats, stop, cancel, timeout.
+
+    The lease is renewed (and the progress written) at most once a second, and
+    always before a long pause could let it lapse; a lost lease, a cancel
+    request, the worker stopping or the timeout passing stops the scoring.
+    """
+
+    def __init__(self, worker: Worker, state: _Run, deadline: float) -> None:
+        self.worker, self.state, self.deadline = worker, state, deadline
+        self.interval = min(1.0, worker.settings.lease_s / 3)
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> bool:
+        state = self.state
+        state.progress.update(rows_done=done, rows_total=total)
+        if self.worker._stop.is_set():  # noqa: SLF001 - the worker's own helper
+            state.abandoned = True
+            return False
+        if time.monotonic() > self.deadline:
+            timeout_s = (state.record.spec.get("resources") or {}).get("timeout_s")
+            state.timed_out = True
+            state.failure = f"the job ran past its timeout of {timeout_s} s"
+            return False
+        if time.monotonic() - self.last < self.interval:
+            return True
+        self.last = time.monotonic()
+        mine, cancel = self.worker._beat(state)  # noqa: SLF001
+        if not mine:
+            log.warning("worker.job.lease_lost", job_id=state.record.job_id)
+            state.lost = True
+            return False
+        if cancel:
+            state.cancelled = True
+            return False
+        return True
 
 
 def _kill(process: subprocess.Popen[str]) -> None:

@@ -57,7 +57,7 @@ def test_every_permission_in_the_table_exists() -> None:
     assert named <= ALL_PERMISSIONS
 
 
-def test_the_docs_probes_and_metrics_are_public_and_nothing_else_is() -> None:
+def test_the_docs_probes_metrics_and_v2_health_are_public_and_nothing_else_is() -> None:
     public = sorted(path for (_, path), rule in POLICY.items() if rule == PUBLIC)
     assert public == [
         "/docs",
@@ -66,13 +66,18 @@ def test_the_docs_probes_and_metrics_are_public_and_nothing_else_is() -> None:
         "/metrics",
         "/openapi.json",
         "/readyz",
+        "/v2",  # Open Inference Protocol v2 server metadata and health
+        "/v2/health/live",
+        "/v2/health/ready",
     ]
 
 
 def test_only_creating_posts_are_idempotent() -> None:
     idempotent = sorted(key for key, rule in POLICY.items() if rule.idempotent)
     assert idempotent == [
+        ("POST", "/v1/batch-jobs"),
         ("POST", "/v1/datasets"),
+        ("POST", "/v1/deployments"),
         ("POST", "/v1/experiments"),
         ("POST", "/v1/jobs"),
         ("POST", "/v1/keys"),

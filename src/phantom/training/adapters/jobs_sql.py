@@ -156,18 +156,21 @@ def find_job(conn: Connection, tenant_id: str, job_id: str) -> JobRecord | None:
     return None if row is None else _job(row)
 
 
-def list_jobs(
+def list_jobs(  # noqa: PLR0913 - the filters, keyword-only
     conn: Connection,
     tenant_id: str,
     *,
     status: str | None,
     after: str | None,
     limit: int,
+    kind: str | None = None,
 ) -> list[JobRecord]:
-    """Jobs newest first (ids are UUIDv7), optionally by status."""
+    """Jobs newest first (ids are UUIDv7), optionally by status and kind."""
     statement = select(jobs).where(jobs.c.tenant_id == tenant_id)
     if status is not None:
         statement = statement.where(jobs.c.status == status)
+    if kind is not None:
+        statement = statement.where(jobs.c.kind == kind)
     if after is not None:
         statement = statement.where(jobs.c.job_id < after)
     rows = conn.execute(statement.order_by(jobs.c.job_id.desc()).limit(limit))

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from phantom.kernel.errors import InvalidInput
 
-__all__ = ["ColumnType", "Frame", "FrameColumn", "load_frame"]
+__all__ = ["ColumnType", "Frame", "FrameColumn", "load_frame", "read_table"]
 
 ColumnType = Literal["integer", "float", "boolean", "string", "date", "datetime"]
 
@@ -83,7 +83,12 @@ def _values(column: pa.ChunkedArray, kind: ColumnType) -> npt.NDArray[Any]:
     return _objects(pc.cast(column, pa.string()))
 
 
-def _read(path: Path, fmt: Literal["csv", "parquet"]) -> pa.Table:
+def read_table(path: Path, fmt: Literal["csv", "parquet"]) -> pa.Table:
+    """The dataset file at ``path`` as an Arrow table, typed as the profiler types it.
+
+    Raises:
+        InvalidInput: the file cannot be read as ``fmt``.
+    """
     con = duckdb.connect(":memory:")
     try:
         if fmt == "parquet":
@@ -105,7 +110,7 @@ def load_frame(path: Path, fmt: Literal["csv", "parquet"]) -> Frame:
     Raises:
         InvalidInput: the file cannot be read as ``fmt`` or has no columns.
     """
-    table = _read(path, fmt)
+    table = read_table(path, fmt)
     if table.num_columns == 0:
         raise InvalidInput("the dataset has no columns")
     columns = []

@@ -2,7 +2,7 @@
 
 ::
 
-    kind: search                  # or: entrypoint
+    kind: search                  # or: entrypoint, batch
     experiment: churn
     dataset: customers            # a dataset name or id
     target: churned
@@ -19,12 +19,22 @@
 :func:`parse_spec` reads YAML or JSON text, validates the structure (unknown
 fields are refused at every level), then the rules the types cannot state, and
 returns the spec with its defaults made explicit (``metric``, ``search``, ``cv``).
+
+A ``batch`` job scores every row of a dataset version with a registered model
+(``model``, and ``version`` or ``alias``: the ``production`` alias by default)
+and writes the predictions as a Parquet artifact::
+
+    kind: batch
+    dataset: customers
+    model: churn-model
+    alias: production             # or: version: 3
 Every refusal is an :class:`~phantom.kernel.errors.InvalidInput` whose message
 starts with the dotted path of the offending field.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import PurePosixPath
 from typing import Any, Final, Literal
@@ -43,6 +53,7 @@ from phantom.training.jobs.metric_catalog import (
 from phantom.training.jobs.search_space import SearchSpec, check_search
 
 __all__ = [
+    "DEFAULT_ALIAS",
     "CvSpec",
     "EntrypointSpec",
     "ResourcesSpec",
@@ -51,7 +62,21 @@ __all__ = [
 ]
 
 _SEARCH_ONLY: Final = ("estimator", "search", "cv", "holdout", "metric")
+_NOT_BATCH: Final = (
+    *_SEARCH_ONLY,
+    "target",
+    "features",
+    "task",
+    "register_as",
+    "entrypoint",
+)
+_BATCH_ONLY: Final = ("model", "version", "alias")
+DEFAULT_ALIAS: Final = "production"
+"""The alias a batch job scores with when it names neither version nor alias."""
 _MESSAGES: Final = {"extra_forbidden": "unknown field", "missing": "required"}
+_MODEL_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+"""The registry's model-name rule (contexts share no code), so that a
+``register_as`` the registry would refuse is refused at submission instead."""
 
 
 class _Spec(BaseModel):
@@ -85,7 +110,7 @@ class ResourcesSpec(_Spec):
 class TrainingSpec(_Spec):
     """A training job, as submitted. See the module docstring for an example."""
 
-    kind: Literal["search", "entrypoint"] = "search"
+    kind: Literal["search", "entrypoint", "batch"] = "search"
     name: str | None = None
     experiment: str = "default"
     dataset: str | None = None
@@ -105,6 +130,9 @@ class TrainingSpec(_Spec):
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
     register_as: str | None = None
     entrypoint: EntrypointSpec | None = None
+    model: str | None = None
+    version: int | None = Field(default=None, ge=1)
+    alias: str | None = None
 
 
 def _refusal(exc: ValidationError) -> InvalidInput:
@@ -142,12 +170,40 @@ def _check_entrypoint(spec: TrainingSpec) -> TrainingSpec:
             raise InvalidField(field, "only for kind search")
     if spec.params:
         raise InvalidField("params", "only for kind search")
+    if spec.register_as is not None:
+        msg = "only for kind search (an entry point registers through the SDK)"
+        raise InvalidField("register_as", msg)
     _check_entry_file(spec.entrypoint.file)
     for i, arg in enumerate(spec.entrypoint.args):
         if len(arg) > 4_000 or "\x00" in arg:
             where = f"entrypoint.args.{i}"
             raise InvalidField(where, "at most 4000 characters, no NUL")
     return spec
+
+
+def _check_batch(spec: TrainingSpec) -> TrainingSpec:
+    for field in ("dataset", "model"):
+        if getattr(spec, field) is None:
+            raise InvalidField(field, "required for kind batch")
+    for field in _NOT_BATCH:
+        if getattr(spec, field) is not None:
+            raise InvalidField(field, "not for kind batch")
+    if spec.params:
+        raise InvalidField("params", "only for kind search")
+    if spec.version is not None and spec.alias is not None:
+        raise InvalidField("alias", "give a version or an alias, not both")
+    if not _MODEL_NAME.fullmatch(spec.model or ""):
+        rule = "a model name: letters, digits, '.', '_' or '-', starting with one"
+        raise InvalidField("model", rule.replace("one", "a letter or digit"))
+    if spec.version is None and spec.alias is None:
+        return spec.model_copy(update={"alias": DEFAULT_ALIAS})
+    return spec
+
+
+def _check_not_batch(spec: TrainingSpec) -> None:
+    for field in _BATCH_ONLY:
+        if getattr(spec, field) is not None:
+            raise InvalidField(field, "only for kind batch")
 
 
 def _check_features(spec: TrainingSpec) -> None:
@@ -202,10 +258,13 @@ def _clean_labels(spec: TrainingSpec) -> TrainingSpec:
     labels: dict[str, str] = {
         "experiment": clean_label("experiment", spec.experiment, max_length=100)
     }
-    for field in ("name", "dataset", "register_as"):
+    for field in ("name", "dataset", "register_as", "model", "alias"):
         value = getattr(spec, field)
         if value is not None:
             labels[field] = clean_label(field, value, max_length=100)
+    if "register_as" in labels and not _MODEL_NAME.fullmatch(labels["register_as"]):
+        rule = "a model name: letters, digits, '.', '_' or '-', starting with one"
+        raise InvalidField("register_as", rule.replace("one", "a letter or digit"))
     return spec.model_copy(update=labels)
 
 
@@ -217,7 +276,8 @@ def parse_spec(text: str) -> TrainingSpec:
 
     Returns:
         The spec, with ``metric``, ``search`` and ``cv`` (unless ``holdout``)
-        filled in for ``kind: search``.
+        filled in for ``kind: search``, and ``alias`` (``production``) for a
+        ``kind: batch`` that names no version.
 
     Raises:
         InvalidInput: the document is malformed or breaks a rule; an
@@ -231,6 +291,9 @@ def parse_spec(text: str) -> TrainingSpec:
     except ValidationError as exc:
         raise _refusal(exc) from None
     spec = _clean_labels(spec)
+    if spec.kind == "batch":
+        return _check_batch(spec)
+    _check_not_batch(spec)
     if spec.kind == "entrypoint":
         return _check_entrypoint(spec)
     return _check_search(spec)
