@@ -3,7 +3,8 @@
 ::
 
     phantom version [--json]
-    phantom up [--host 127.0.0.1] [--port 8000]
+    phantom up [--host 127.0.0.1] [--port 8000] [--no-demo]
+    phantom quickstart [--keep]
     phantom serve [--only ctx1,ctx2] [--host ...] [--port ...]
     phantom worker [--concurrency N] [--executor local|ray|ray://host:port]
     phantom admin ...
@@ -11,9 +12,13 @@
     phantom audit ...
     phantom login | datasets ... | runs ... | train ...   (through the SDK)
     phantom models ... | deploy ... | deployments ... | predict ...   (same)
+    phantom batch submit|list|show|download ...   (same)
 
 ``phantom up`` creates the first tenant on its first run (no tenant yet) and
-prints the owner's API key once, below the banner.
+prints the owner's API key once, below the banner. Unless ``--no-demo`` (or
+``PHANTOM_DEMO=0``), that first run also creates a ``demo`` tenant whose model is
+trained and deployed once the server answers; a ready-to-paste ``curl`` for its
+first prediction follows (:mod:`phantom.cli.demo`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from __future__ import annotations
 import gc
 import json
 import signal
-from typing import TYPE_CHECKING, Annotated, NoReturn
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Final, NoReturn
 
 import typer
 import uvicorn
@@ -39,10 +46,13 @@ from phantom.cli.admin import (
     admin_app,
     migrate_all,
 )
+from phantom.cli.batch import batch_app
+from phantom.cli.demo import create_demo_tenant, run_demo
 from phantom.cli.deployments import deploy, deployments_app
 from phantom.cli.keys import keys_app
 from phantom.cli.models import models_app
 from phantom.cli.predict import predict
+from phantom.cli.quickstart import quickstart
 from phantom.cli.tenancy import create_first_tenant, has_tenants, tenants_app
 from phantom.cli.training import datasets_app, login, runs_app, train_app
 from phantom.cli.users import users_app
@@ -84,6 +94,8 @@ app.add_typer(models_app, name="models")
 app.command()(deploy)
 app.add_typer(deployments_app, name="deployments")
 app.command()(predict)
+app.add_typer(batch_app, name="batch")
+app.command()(quickstart)
 
 HostOption = Annotated[
     str | None,
@@ -93,6 +105,18 @@ PortOption = Annotated[
     int | None,
     typer.Option("--port", min=0, max=65535, help="Port to listen on [default: 8000]."),
 ]
+DemoOption = Annotated[
+    bool,
+    typer.Option(
+        "--demo/--no-demo",
+        envvar="PHANTOM_DEMO",
+        help="On the first run, also create the demo tenant and deploy its model.",
+    ),
+]
+AfterStart = Callable[[str, threading.Event], None]
+"""Run in a thread once the server answers: its base URL, and an event set when
+it stops."""
+_HELPER_JOIN_S: Final = 10.0
 
 
 @app.command()
@@ -110,13 +134,21 @@ def version(
 
 @app.command()
 @reports_errors
-def up(ctx: typer.Context, host: HostOption = None, port: PortOption = None) -> None:
+def up(
+    ctx: typer.Context,
+    host: HostOption = None,
+    port: PortOption = None,
+    *,
+    demo: DemoOption = True,
+) -> None:
     """Start Phantom with every context (migrating the databases first).
 
     On the first run (no tenant yet) it creates the first tenant and its owner, a
-    platform administrator, and prints the owner's API key once.
+    platform administrator, and prints the owner's API key once. Unless
+    --no-demo, it also creates a demo tenant with a trained, deployed model, and
+    prints a curl that sends it a prediction.
     """
-    _serve(ctx, host, port, only=None, first_run=True)
+    _serve(ctx, host, port, only=None, first_run=True, demo=demo)
 
 
 @app.command()
@@ -146,13 +178,14 @@ def _parse_only(only: str | None) -> list[str] | None:
     return names
 
 
-def _serve(
+def _serve(  # noqa: PLR0913 - up and serve share it
     ctx: typer.Context,
     host: str | None,
     port: int | None,
     only: Sequence[str] | None,
     *,
     first_run: bool,
+    demo: bool = False,
 ) -> None:
     overrides: dict[str, object] = {"host": host, "port": port}
     settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
@@ -161,10 +194,17 @@ def _serve(
     try:
         migrate_all(container)
         created = _first_tenant(container) if first_run else None
+        demo_key = _demo_tenant(container) if created and demo else None
         application = create_app(settings, container=container)
-        _banner(settings, container, created)
+        _banner(settings, container, created, demo=demo_key is not None)
         _freeze_startup_objects()
-        _run(application, settings)
+        after_start = None
+        if demo_key is not None:
+
+            def after_start(url: str, stop: threading.Event) -> None:
+                run_demo(url, demo_key, stop)
+
+        _run(application, settings, after_start)
     finally:
         container.close()
 
@@ -182,6 +222,15 @@ def _first_tenant(container: Container) -> CreatedTenant | None:
     )
 
 
+def _demo_tenant(container: Container) -> str | None:
+    """Create the demo tenant; its owner's key (``None`` without serving)."""
+    service = container.tenancy
+    if service is None or container.training is None or container.deployments is None:
+        return None  # a deployment without the contexts the demo goes through
+    created = create_demo_tenant(service)
+    return created.owner_key.plaintext.get_secret_value()
+
+
 def _display_host(host: str) -> str:
     if host in ("", "0.0.0.0"):  # noqa: S104 - recognising, not binding
         return "127.0.0.1"
@@ -191,7 +240,11 @@ def _display_host(host: str) -> str:
 
 
 def _banner(
-    settings: Settings, container: Container, created: CreatedTenant | None
+    settings: Settings,
+    container: Container,
+    created: CreatedTenant | None,
+    *,
+    demo: bool = False,
 ) -> None:
     base = f"http://{_display_host(settings.host)}:{settings.port}"
     grid = Table.grid(padding=(0, 2))
@@ -204,6 +257,9 @@ def _banner(
         owner = created.owner.email
         grid.add_row("First tenant", f"{created.tenant.slug}, owner {owner}")
         grid.add_row("Owner API key", "below, shown once: store it now")
+    if demo:
+        grid.add_row("Demo tenant", "demo: its model is being trained and deployed;")
+        grid.add_row("", "a curl to try it follows once it is ready")
     grid.add_row("Stop", "Ctrl-C")
     title = f"Phantom ML {__version__}"
     Console().print(Panel(grid, title=title, expand=False))
@@ -232,8 +288,36 @@ def _on_sigterm(_signum: int, _frame: FrameType | None) -> NoReturn:
     raise _TerminatedError
 
 
-def _run(application: FastAPI, settings: Settings) -> None:
-    """Serve until Ctrl-C or SIGTERM; both end the command normally (status 0)."""
+def _listening_url(server: uvicorn.Server, settings: Settings) -> str:
+    """The base URL a client on this machine reaches the started server at."""
+    port = settings.port
+    for listening in server.servers:
+        for sock in listening.sockets or ():
+            port = sock.getsockname()[1]  # the one chosen when asked for port 0
+    return f"http://{_display_host(settings.host)}:{port}"
+
+
+def _after_start(
+    server: uvicorn.Server,
+    settings: Settings,
+    stop: threading.Event,
+    action: AfterStart,
+) -> None:
+    """Wait until ``server`` answers (or stops), then run ``action``."""
+    while not server.started:
+        if stop.wait(0.05):
+            return
+    action(_listening_url(server, settings), stop)
+
+
+def _run(
+    application: FastAPI, settings: Settings, after_start: AfterStart | None = None
+) -> None:
+    """Serve until Ctrl-C or SIGTERM; both end the command normally (status 0).
+
+    ``after_start`` runs in a thread once the server answers; the server's
+    stopping sets the event it gets, and waits (a little) for it to end.
+    """
     config = uvicorn.Config(
         application,
         host=settings.host,
@@ -244,6 +328,16 @@ def _run(application: FastAPI, settings: Settings) -> None:
         lifespan="on",
     )
     server = uvicorn.Server(config)
+    stop = threading.Event()
+    helper = None
+    if after_start is not None:
+        helper = threading.Thread(
+            target=_after_start,
+            args=(server, settings, stop, after_start),
+            name="after-start",
+            daemon=True,
+        )
+        helper.start()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         server.run()
@@ -256,6 +350,9 @@ def _run(application: FastAPI, settings: Settings) -> None:
         return
     finally:
         signal.signal(signal.SIGTERM, previous)
+        stop.set()
+        if helper is not None:
+            helper.join(_HELPER_JOIN_S)
     if not server.started:
         msg = "the server did not start; see the log above"
         raise Unavailable(msg)
