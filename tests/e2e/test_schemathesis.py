@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 
 import skops.io as sio  # noqa: E402 - after the skip
-from hypothesis import HealthCheck, given, settings  # noqa: E402 - after the skip
+from hypothesis import HealthCheck, given, reject, settings  # noqa: E402 - after the skip
 from hypothesis.errors import Unsatisfiable  # noqa: E402 - after the skip
 from sklearn.linear_model import LogisticRegression  # noqa: E402 - after the skip
 
@@ -91,6 +92,18 @@ def _tenant_ids(value: Any) -> Iterator[str]:
 
 
 def _send(world: World, case: Any, key: str) -> Any:
+    """Send ``case`` as ``key``; a URL no HTTP client can form is not a case.
+
+    Negative cases can make query strings longer than httpx (and any server in
+    front of Phantom) accepts; those are rejected here, not sent.
+    """
+    try:
+        return _send_now(world, case, key)
+    except httpx.InvalidURL:
+        reject()
+
+
+def _send_now(world: World, case: Any, key: str) -> Any:
     kwargs = case.as_transport_kwargs(base_url="http://testserver")
     headers = {**(kwargs.pop("headers", None) or {}), "Authorization": f"Bearer {key}"}
     kwargs.pop("cookies", None)
