@@ -141,6 +141,7 @@ def _phantom_env(home: Path) -> dict[str, str]:
         PHANTOM_HOME=str(home),
         PHANTOM_CONFIG=str(home / "no-such-phantom.toml"),
         PHANTOM_LOG_LEVEL="WARNING",
+        PHANTOM_DEMO="0",
         PHANTOM_RATE_LIMIT_PER_SECOND="1000000",
         PHANTOM_RATE_LIMIT_BURST="1000000",
     )

@@ -358,19 +358,18 @@ def _access(
 
 
 def _context_routers(container: Container) -> list[APIRouter]:
-    """Every deployed context's router.
+    """Every deployed context's router, data-plane routers first.
 
     Routers that act for the caller get the gateway's ``require`` factory (a
     context never imports the gateway); test and plugin modules build theirs
-    from the container (``Module.router``).
+    from the container (``Module.router``). Starlette tries routes in order, so
+    the routers of ``hot_path`` modules (predictions) come first.
     """
-    routers: list[APIRouter] = []
+    modules = [m for m in container.modules.values() if m.router is not None]
+    hot = [m.router(container) for m in modules if m.hot_path and m.router]
+    routers: list[APIRouter] = list(hot)
     if container.tenancy is not None:
         routers.append(tenancy_router(container.tenancy, require))
     # The contexts' own routers (audit's included); POLICY decides who may call them.
-    routers.extend(
-        module.router(container)
-        for module in container.modules.values()
-        if module.router is not None
-    )
+    routers.extend(m.router(container) for m in modules if not m.hot_path and m.router)
     return routers

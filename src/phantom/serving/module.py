@@ -74,4 +74,5 @@ def serving_module() -> Module:
         ],
         router=router,
         bind=preloader.bind,
+        hot_path=True,
     )

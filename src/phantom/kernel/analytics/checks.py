@@ -16,7 +16,7 @@ from __future__ import annotations
 import numbers
 import operator
 from collections.abc import Sequence
-from typing import Final, NamedTuple, SupportsIndex
+from typing import Final, NamedTuple
 
 from phantom.kernel.analytics.port import (
     MAX_ID_CHARS,
@@ -213,12 +213,13 @@ def _check_point(index: int, point: object) -> tuple[str, str, str, int, int, fl
 def _int(loc: Loc, value: object, low: int) -> int:
     if isinstance(value, bool):
         raise _invalid(loc, "must be an int, not a bool")
-    if not isinstance(value, SupportsIndex):
-        raise _invalid(loc, "must be an int")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise _invalid(loc, "must be an int") from None
+    if type(value) is int:  # the common case, without a protocol check
+        number = value
+    else:
+        try:  # anything with __index__ (numpy integers): what SupportsIndex says
+            number = operator.index(value)  # type: ignore[arg-type]
+        except TypeError:
+            raise _invalid(loc, "must be an int") from None
     if number < low:
         raise _invalid(loc, f"must be at least {low}")
     if number > INT64_MAX:
