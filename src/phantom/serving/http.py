@@ -26,8 +26,9 @@ already authenticated the caller and checked the route's permission.
 from typing import Annotated, Any, Final, Literal
 
 import numpy as np
-from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import to_json
 from starlette.concurrency import run_in_threadpool
 
@@ -249,6 +250,34 @@ def serving_router(serving: ServingService, deployments: DeploySaga) -> APIRoute
     return router
 
 
+def _parsed(raw: bytes) -> PredictRequest:
+    """The body parsed and validated in one pass by pydantic-core.
+
+    FastAPI would parse it with the standard library's ``json`` first, which
+    for 100 rows of 20 features costs more than scoring them.
+
+    Raises:
+        RequestValidationError: the body is not JSON or not a predict request
+            (the gateway answers 400 or 422, as for any route).
+    """
+    try:
+        return PredictRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [
+            {**error, "loc": ("body", *error["loc"])}
+            for error in exc.errors(include_url=False)
+        ]
+        raise RequestValidationError(errors) from None
+
+
+_PREDICT_BODY: Final = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
+    }
+}
+
+
 def _predict_routes(router: APIRouter, serving: ServingService) -> None:
     @router.post(
         "/v1/models/{name}/predict",
@@ -256,14 +285,16 @@ def _predict_routes(router: APIRouter, serving: ServingService) -> None:
         operation_id="predict",
         responses={200: {"model": PredictionResult}, **_ERRORS},
         response_class=Response,
+        openapi_extra=_PREDICT_BODY,
     )
-    async def predict(caller: Caller, name: Name, body: PredictRequest) -> Response:
+    async def predict(caller: Caller, name: Name, request: Request) -> Response:
         """Score instances with a version, or an alias's (``production`` by default).
 
         Instances are records (``{"feature": value}``) or arrays in the
         signature's order. ``key`` keeps a caller on one side of a canary. A
         missing, unknown or mistyped feature is a 422 that names it.
         """
+        body = _parsed(await request.body())
         answer = await serving.predict(
             caller,
             name,
