@@ -47,6 +47,7 @@ bench: $(VENV)/.installed-bench  ## run the benchmarks, write bench/results/*.js
 	$(BIN)/python -m bench.audit
 	$(BIN)/python -m bench.auth  # its end-to-end half needs wrk (apt-get install wrk)
 	$(BIN)/python -m bench.tracking
+	$(BIN)/python -m bench.serving  # needs wrk too; MLflow in bench/.venvs/
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -146,10 +146,11 @@ def test_the_default_caller_is_the_principal_the_gateway_set() -> None:
     principal = Principal(
         tenant_id="acme", role="viewer", permissions=frozenset(), via="api_key"
     )
-    assert request_principal(_request({"principal": principal})) is principal
+    found = asyncio.run(request_principal(_request({"principal": principal})))
+    assert found is principal
     for state in ({}, {"principal": "not a principal"}):
         with pytest.raises(Unauthenticated):
-            request_principal(_request(state))
+            asyncio.run(request_principal(_request(state)))
 
 
 # -- the background task --------------------------------------------------------
