@@ -207,10 +207,7 @@ class AccessMiddleware:
             msg = "this deployment serves no tenancy context to authenticate callers"
             raise Unavailable(msg)
         credential = credential_of(scope)
-        principal = authenticator.cached(credential)
-        if principal is None:
-            principal = await run_in_threadpool(authenticator.authenticate, credential)
-        return credential, principal
+        return credential, await authenticator.verify(credential)
 
     async def _admitted(
         self, ex: _Exchange, credential: Credential, principal: Principal

@@ -9,21 +9,27 @@
 * :class:`Authenticator` keeps verified credentials for at most a second (a
   bounded LRU keyed by the credential's SHA-256, never the credential itself), so
   a revoked key, a disabled user or tenant stops working within a second while a
-  busy key costs one lookup a second.
+  busy key costs one lookup a second. :meth:`Authenticator.verify` shares one
+  lookup between concurrent requests with the same credential (single flight)
+  and refreshes a busy credential in the background during the second half of
+  its TTL, so a hot key never makes requests wait for the database.
 * :func:`require` is the FastAPI dependency factory routes use to get the caller:
   ``caller: Annotated[Principal, Depends(require("users:read"))]``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Final, Literal
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from phantom.gateway.problems import CHALLENGE
@@ -175,22 +181,71 @@ class Authenticator:
         self._time_fn = time_fn
         self._entries: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
         self._lock = threading.Lock()
+        self._flights: dict[tuple[int, bytes], asyncio.Future[Principal]] = {}
 
     def cached(self, credential: Credential) -> Principal | None:
         """The principal verified for ``credential`` less than ``ttl`` ago."""
-        if self._ttl <= 0:
-            return None
+        return self._lookup(credential.digest())[0]
+
+    async def verify(self, credential: Credential) -> Principal:
+        """The principal for ``credential``, from the cache or one shared lookup.
+
+        Concurrent callers presenting the same credential while it is not cached
+        wait on a single :meth:`authenticate` run in the thread pool (its
+        refusal reaches every one of them). A cached credential past half its
+        TTL is returned at once and refreshed in the background, so its entry
+        never lapses while it is in use; a refusal on refresh drops it.
+
+        Raises:
+            Unauthenticated: the resolver refused it.
+        """
         digest = credential.digest()
+        principal, stale = self._lookup(digest)
+        if principal is None:
+            return await asyncio.shield(self._flight(credential, digest))
+        if stale:
+            self._flight(credential, digest)
+        return principal
+
+    def _lookup(self, digest: bytes) -> tuple[Principal | None, bool]:
+        """The cached principal, and whether it is due for a refresh."""
+        if self._ttl <= 0:
+            return None, False
+        now = self._time_fn()
         with self._lock:
             entry = self._entries.get(digest)
             if entry is None:
-                return None
+                return None, False
             principal, deadline = entry
-            if deadline <= self._time_fn():
+            if deadline <= now:
                 del self._entries[digest]
-                return None
+                return None, False
             self._entries.move_to_end(digest)
-            return principal
+            return principal, deadline - now < self._ttl / 2
+
+    def _flight(
+        self, credential: Credential, digest: bytes
+    ) -> asyncio.Future[Principal]:
+        """The lookup in progress for ``digest`` on this event loop, or a new one."""
+        loop = asyncio.get_running_loop()
+        key = (id(loop), digest)
+        flight = self._flights.get(key)
+        if flight is None or flight.get_loop() is not loop:
+            flight = loop.create_task(run_in_threadpool(self.authenticate, credential))
+            self._flights[key] = flight
+            flight.add_done_callback(partial(self._landed, key))
+        return flight
+
+    def _landed(
+        self, key: tuple[int, bytes], flight: asyncio.Future[Principal]
+    ) -> None:
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+        if flight.cancelled():
+            return
+        if isinstance(flight.exception(), Unauthenticated):
+            with self._lock:
+                self._entries.pop(key[1], None)
 
     def authenticate(self, credential: Credential) -> Principal:
         """Verify ``credential`` with the resolver (blocking: database reads).

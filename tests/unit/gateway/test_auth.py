@@ -163,3 +163,98 @@ def test_require_without_a_principal_is_a_401() -> None:
     with pytest.raises(CredentialsRefused) as caught:
         asyncio.run(require("tenant:read")(_request(None)))
     assert caught.value.status == 401
+
+
+class SlowResolver(CountingResolver):
+    """Blocks each lookup until the test releases it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import threading
+
+        self.release = threading.Event()
+
+    def authenticate_key(self, plaintext: str) -> Principal:
+        assert self.release.wait(5)
+        return super().authenticate_key(plaintext)
+
+
+def test_concurrent_misses_share_one_lookup() -> None:
+    resolver = SlowResolver()
+    auth = Authenticator(resolver, ttl=1.0, time_fn=ManualTime())
+    credential = Credential("api_key", KEY)
+
+    async def main() -> list[Principal]:
+        waiters = [asyncio.create_task(auth.verify(credential)) for _ in range(16)]
+        await asyncio.sleep(0.05)
+        resolver.release.set()
+        return await asyncio.gather(*waiters)
+
+    assert asyncio.run(main()) == [PRINCIPAL] * 16
+    assert resolver.calls == [KEY]
+    assert auth._flights == {}
+
+
+def test_a_shared_refusal_reaches_every_waiter_and_is_not_cached() -> None:
+    resolver = SlowResolver()
+    resolver.refuse = True
+    auth = Authenticator(resolver, ttl=1.0, time_fn=ManualTime())
+    credential = Credential("api_key", KEY)
+
+    async def main() -> list[BaseException | Principal]:
+        waiters = [asyncio.create_task(auth.verify(credential)) for _ in range(4)]
+        await asyncio.sleep(0.05)
+        resolver.release.set()
+        return await asyncio.gather(*waiters, return_exceptions=True)
+
+    outcomes = asyncio.run(main())
+    assert all(isinstance(outcome, Unauthenticated) for outcome in outcomes)
+    assert resolver.calls == [KEY]
+    assert auth.cached(credential) is None
+
+
+def test_a_busy_credential_is_refreshed_ahead_without_waiting() -> None:
+    resolver, clock = SlowResolver(), ManualTime()
+    auth = Authenticator(resolver, ttl=1.0, time_fn=clock)
+    credential = Credential("api_key", KEY)
+    resolver.release.set()
+    auth.authenticate(credential)
+    resolver.release.clear()
+    clock.advance(0.6)
+
+    async def main() -> Principal:
+        principal = await auth.verify(credential)  # answered from the cache
+        assert resolver.calls == [KEY]
+        resolver.release.set()
+        await asyncio.gather(*auth._flights.values())
+        return principal
+
+    assert asyncio.run(main()) == PRINCIPAL
+    assert resolver.calls == [KEY, KEY]
+    clock.advance(0.9)  # 1.5 s after the first lookup, 0.9 s after the refresh
+    assert auth.cached(credential) == PRINCIPAL
+
+
+def test_a_refusal_on_refresh_drops_the_credential() -> None:
+    resolver, clock = CountingResolver(), ManualTime()
+    auth = Authenticator(resolver, ttl=1.0, time_fn=clock)
+    credential = Credential("api_key", KEY)
+    auth.authenticate(credential)
+    clock.advance(0.6)
+    resolver.refuse = True
+
+    async def main() -> None:
+        assert await auth.verify(credential) == PRINCIPAL
+        await asyncio.gather(*auth._flights.values(), return_exceptions=True)
+
+    asyncio.run(main())
+    assert auth.cached(credential) is None
+
+
+def test_flights_are_not_shared_across_event_loops() -> None:
+    resolver = CountingResolver()
+    auth = Authenticator(resolver, ttl=0, time_fn=ManualTime())
+    credential = Credential("api_key", KEY)
+    for _ in range(3):
+        assert asyncio.run(auth.verify(credential)) == PRINCIPAL
+    assert resolver.calls == [KEY] * 3
