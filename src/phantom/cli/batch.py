@@ -23,17 +23,15 @@ from pathlib import Path
 from typing import Annotated, Final
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from phantom.cli.remote import (
     ApiKeyOption,
     JsonOption,
     UrlOption,
-    add_row,
     fail,
     print_json,
+    print_listing,
     talks_to_server,
     when,
 )
@@ -186,22 +184,19 @@ def list_jobs(
     """The tenant's batch jobs, newest first."""
     with Client(url, api_key) as client:
         jobs = client.batch_jobs.list(status)
-    if as_json:
-        print_json(jobs)
-        return
-    table = Table("job", "model", "dataset", "status", "rows", "created")
-    for job in jobs:
-        version = "" if job.version is None else f" v{job.version}"
-        add_row(
-            table,
+    print_listing(
+        jobs,
+        ("job", "model", "dataset", "status", "rows", "created"),
+        lambda job: (
             job.job_id,
-            f"{job.model}{version}",
+            job.model + ("" if job.version is None else f" v{job.version}"),
             f"{job.spec.get('dataset')} v{job.spec.get('dataset_version')}",
             job.status,
             _rows(job),
             when(job.created_at),
-        )
-    Console().print(table)
+        ),
+        as_json=as_json,
+    )
 
 
 @batch_app.command("show")

@@ -27,6 +27,7 @@ from phantom.cli.remote import (
     add_row,
     fail,
     print_json,
+    print_listing,
     talks_to_server,
     when,
 )
@@ -131,25 +132,21 @@ def list_deployments(
     """The tenant's deployments (of one model with --model)."""
     with Client(url, api_key) as client:
         items = client.deployments.list(model)
-    if as_json:
-        print_json(items)
-        return
-    table = Table("deployment", "model", "version", "alias", "kind", "state", "created")
-    for item in items:
-        kind = str(item.kind)
-        if item.canary_percent is not None:
-            kind += f" {item.canary_percent}%"
-        add_row(
-            table,
+    print_listing(
+        items,
+        ("deployment", "model", "version", "alias", "kind", "state", "created"),
+        lambda item: (
             item.deployment_id,
             item.model,
             f"v{item.version}",
             item.alias,
-            kind,
+            str(item.kind)
+            + ("" if item.canary_percent is None else f" {item.canary_percent}%"),
             item.state,
             when(item.created_at),
-        )
-    Console().print(table)
+        ),
+        as_json=as_json,
+    )
 
 
 @deployments_app.command("show")

@@ -34,6 +34,7 @@ from phantom.cli.remote import (
     add_row,
     fail,
     print_json,
+    print_listing,
     talks_to_server,
     when,
 )
@@ -58,20 +59,18 @@ def list_models(
     """The tenant's models."""
     with Client(url, api_key) as client:
         items = client.models.list()
-    if as_json:
-        print_json(items)
-        return
-    table = Table("name", "latest", "archived", "updated", "description")
-    for item in items:
-        add_row(
-            table,
+    print_listing(
+        items,
+        ("name", "latest", "archived", "updated", "description"),
+        lambda item: (
             item.name,
             f"v{item.latest_version}",
             "yes" if item.archived else "",
             when(item.updated_at),
             item.description,
-        )
-    Console().print(table)
+        ),
+        as_json=as_json,
+    )
 
 
 @models_app.command("show")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Final, ParamSpec, TypeVar
 
 import typer
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -27,12 +28,14 @@ __all__ = [
     "add_row",
     "fail",
     "print_json",
+    "print_listing",
     "talks_to_server",
     "when",
 ]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+_Item = TypeVar("_Item")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 UrlOption = Annotated[
@@ -103,3 +106,20 @@ def when(moment: datetime | None) -> str:
 def add_row(table: Table, *cells: str) -> None:
     """Add a row shown as given: names, labels and details are never rich markup."""
     table.add_row(*(Text(cell) for cell in cells))
+
+
+def print_listing(
+    items: Sequence[_Item],
+    headers: Sequence[str],
+    row: Callable[[_Item], Sequence[str]],
+    *,
+    as_json: bool,
+) -> None:
+    """``items`` as JSON (``--json``), else as a table of ``row(item)`` per item."""
+    if as_json:
+        print_json(list(items))
+        return
+    table = Table(*headers)
+    for item in items:
+        add_row(table, *row(item))
+    Console().print(table)

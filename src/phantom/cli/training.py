@@ -20,61 +20,37 @@ says exactly that.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Final, ParamSpec, TypeVar
+from typing import Annotated, Any, Final
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from phantom.cli.remote import (
+    JsonOption,
+    add_row,
+    fail,
+    print_json,
+    print_listing,
+    talks_to_server,
+)
 from phantom.sdk import Client
 from phantom.sdk.config import save_profile
-from phantom.sdk.errors import ApiError, PhantomSdkError
+from phantom.sdk.errors import PhantomSdkError
 
 __all__ = ["datasets_app", "login", "runs_app", "train_app"]
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 datasets_app = typer.Typer(help="Register and inspect datasets.", no_args_is_help=True)
 runs_app = typer.Typer(help="Search, show and compare runs.", no_args_is_help=True)
 train_app = typer.Typer(help="Submit and follow training jobs.", no_args_is_help=True)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 _FINISHED: Final = frozenset({"succeeded", "failed", "cancelled"})
 _POLL_S: Final = 0.5
 _EXIT_FAILED: Final = 1
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(_EXIT_FAILED)
-
-
-def talks_to_server(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn SDK errors into one ``error:`` line and exit status 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except ApiError as exc:
-            where = f" ({exc.request_id})" if exc.request_id else ""
-            msg = f"{exc.detail}{where}"
-            raise _fail(msg) from None
-        except PhantomSdkError as exc:
-            raise _fail(str(exc)) from None
-
-    return wrapper
-
-
-def _print_json(value: Any) -> None:  # noqa: ANN401 - any JSON document
-    typer.echo(json.dumps(value, indent=2, default=str))
 
 
 def _object(value: object) -> dict[str, Any]:
@@ -89,11 +65,6 @@ def _objects(value: object) -> list[dict[str, Any]]:
         msg = "the server answered something other than a list of objects"
         raise PhantomSdkError(msg)
     return value
-
-
-def _dump(model: Any) -> Any:  # noqa: ANN401 - an SDK model or plain JSON
-    dump = getattr(model, "model_dump", None)
-    return dump(mode="json") if callable(dump) else model
 
 
 # -- login --------------------------------------------------------------------
@@ -141,7 +112,7 @@ def register_dataset(
             description=description,
         )
     if as_json:
-        _print_json(_dump(version))
+        print_json(version)
         return
     typer.echo(
         f"{version.name} v{version.version}: {version.row_count} rows, "
@@ -155,15 +126,17 @@ def list_datasets(*, as_json: JsonOption = False) -> None:
     """The tenant's datasets."""
     with Client() as client:
         items = client.datasets.list()
-    if as_json:
-        _print_json([_dump(item) for item in items])
-        return
-    table = Table("name", "latest", "updated", "description")
-    for item in items:
-        table.add_row(
-            item.name, str(item.latest_version), str(item.updated_at), item.description
-        )
-    Console().print(table)
+    print_listing(
+        items,
+        ("name", "latest", "updated", "description"),
+        lambda item: (
+            item.name,
+            str(item.latest_version),
+            str(item.updated_at),
+            item.description,
+        ),
+        as_json=as_json,
+    )
 
 
 @datasets_app.command("show")
@@ -179,7 +152,7 @@ def show_dataset(
         number = version or client.datasets.get(name).latest_version
         found = client.datasets.version(name, number)
     if as_json:
-        _print_json(_dump(found))
+        print_json(found)
         return
     typer.echo(
         f"{found.name} v{found.version} ({found.format}, {found.row_count} rows, "
@@ -188,7 +161,8 @@ def show_dataset(
     table = Table("column", "type", "nulls", "distinct", "mean", "min", "max", "top")
     for column in found.profile or []:
         top = ", ".join(f"{t.value} ({t.count})" for t in (column.top or [])[:3])
-        table.add_row(
+        add_row(
+            table,
             column.name,
             column.type,
             str(column.nulls),
@@ -234,13 +208,13 @@ def list_runs(
             )
         )[:limit]
     if as_json:
-        _print_json([_dump(run) for run in runs])
+        print_json(runs)
         return
     table = Table("run", "name", "status", "metrics", "params")
     for run in runs:
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(run.metrics.items()))
         params = ", ".join(f"{k}={v}" for k, v in sorted(run.params.items()))
-        table.add_row(run.run_id, run.name, run.status, metrics, params)
+        add_row(table, run.run_id, run.name, run.status, metrics, params)
     Console().print(table)
 
 
@@ -251,7 +225,7 @@ def show_run(run_id: str, *, as_json: JsonOption = False) -> None:
     with Client() as client:
         run = client.runs.get(run_id)
     if as_json:
-        _print_json(_dump(run))
+        print_json(run)
         return
     typer.echo(f"{run.name} ({run.run_id}) {run.status}")
     for title, values in (
@@ -261,7 +235,7 @@ def show_run(run_id: str, *, as_json: JsonOption = False) -> None:
     ):
         table = Table(title, "value")
         for key, value in sorted(values.items()):
-            table.add_row(key, str(value))
+            add_row(table, key, str(value))
         Console().print(table)
     for artifact in run.artifacts:
         typer.echo(f"artifact {artifact.name} ({artifact.size_bytes} bytes)")
@@ -278,16 +252,19 @@ def compare_runs(
     with Client() as client:
         compared = client.runs.compare(run_ids)
     if as_json:
-        _print_json(_dump(compared))
+        print_json(compared)
         return
     table = Table("", *(run.name for run in compared.runs))
     for key in compared.param_keys:
         mark = " *" if key in compared.differing_params else ""
-        table.add_row(
-            f"params.{key}{mark}", *(run.params.get(key, "") for run in compared.runs)
+        add_row(
+            table,
+            f"params.{key}{mark}",
+            *(run.params.get(key, "") for run in compared.runs),
         )
     for key in compared.metric_keys:
-        table.add_row(
+        add_row(
+            table,
             f"metrics.{key}",
             *(_number(run.metrics.get(key)) for run in compared.runs),
         )
@@ -323,7 +300,7 @@ def submit(
             attached[path.as_posix()] = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         msg = f"cannot read a file: {exc}"
-        raise _fail(msg) from None
+        raise fail(msg) from None
     body: dict[str, Any] = {"spec": text}
     if attached:
         body["files"] = attached
@@ -331,13 +308,13 @@ def submit(
         job = _object(client.post("/v1/jobs", body))
         if not follow:
             if as_json:
-                _print_json(job)
+                print_json(job)
             else:
                 typer.echo(f"job {job['job_id']} queued ({job['name']})")
             return
         final = _follow(client, str(job["job_id"]))
     if as_json:
-        _print_json(final)
+        print_json(final)
     else:
         _summary(final)
     if final["status"] != "succeeded":
@@ -402,20 +379,22 @@ def list_jobs(
             client.get("/v1/jobs", params={"status": status} if status else None)
         )
     jobs = _objects(page["items"])
-    if as_json:
-        _print_json(jobs)
-        return
-    table = Table("job", "name", "status", "trials", "best")
-    for job in jobs:
-        state = job.get("progress") or {}
-        table.add_row(
+    print_listing(
+        jobs,
+        ("job", "name", "status", "trials", "best"),
+        lambda job: (
             job["job_id"],
             job["name"],
             job["status"],
-            f"{state.get('trials_done', 0)}/{state.get('trials_total') or '?'}",
-            _number(state.get("best_score")),
-        )
-    Console().print(table)
+            _trials(job.get("progress") or {}),
+            _number((job.get("progress") or {}).get("best_score")),
+        ),
+        as_json=as_json,
+    )
+
+
+def _trials(state: dict[str, Any]) -> str:
+    return f"{state.get('trials_done', 0)}/{state.get('trials_total') or '?'}"
 
 
 @train_app.command("status")
@@ -425,7 +404,7 @@ def job_status(job_id: str, *, as_json: JsonOption = False) -> None:
     with Client() as client:
         job = _object(client.get(f"/v1/jobs/{job_id}"))
     if as_json:
-        _print_json(job)
+        print_json(job)
     else:
         _summary(job)
 

@@ -12,11 +12,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from phantom.registry.domain.rules import MODEL_NAME_RULE, is_model_name
+
 __all__ = [
+    "MODEL_NAME_RULE",
     "AliasAssignment",
     "ModelInfo",
     "ModelVersionInfo",
     "VersionStatus",
+    "is_model_name",
 ]
 
 VersionStatus = Literal["ready", "archived"]

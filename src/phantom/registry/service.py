@@ -25,7 +25,7 @@ from typing import IO, Any, Final
 from phantom.kernel.artifacts import ArtifactRef, ArtifactStore
 from phantom.kernel.clock import Clock
 from phantom.kernel.context import Actor
-from phantom.kernel.errors import Conflict, Forbidden, InvalidField, NotFound
+from phantom.kernel.errors import Conflict, InvalidField, NotFound
 from phantom.kernel.events.envelope import Envelope, new_envelope
 from phantom.kernel.events.sql import to_us
 from phantom.kernel.ids import uuid7
@@ -53,7 +53,7 @@ from phantom.registry.events import (
 from phantom.registry.formats.convert import to_onnx
 from phantom.registry.formats.detect import ModelFormat, detect_format
 from phantom.registry.formats.load import LoadedModel, load_model
-from phantom.tenancy.api import Page, Permission, Principal
+from phantom.tenancy.api import Page, Permission, Principal, require_permission
 
 __all__ = ["Lineage", "RegistryLimits", "RegistryService", "VersionFacts"]
 
@@ -90,12 +90,6 @@ class VersionFacts:
     params: Mapping[str, str] = field(default_factory=dict)
     lineage: Lineage = field(default_factory=Lineage)
     declared_format: str | None = None
-
-
-def _need(principal: Principal, permission: Permission) -> None:
-    if not principal.has(permission):
-        msg = f"this needs the {permission.value!r} permission"
-        raise Forbidden(msg)
 
 
 def _not_found(what: str, ident: str) -> NotFound:
@@ -182,7 +176,7 @@ class RegistryService:
             QuotaExceeded: the tenant's storage quota would be exceeded.
             PayloadTooLarge: the file is larger than the upload limit.
         """
-        _need(principal, Permission.MODELS_WRITE)
+        require_permission(principal, Permission.MODELS_WRITE)
         facts = facts or VersionFacts()
         name = check_model_name(name)
         with tempfile.TemporaryDirectory(prefix="phantom-model-") as folder:
@@ -217,7 +211,7 @@ class RegistryService:
             UnsafeModel: the bytes are or hold a pickle, or name untrusted types.
             UnknownModelFormat: the bytes are no format Phantom serves.
         """
-        _need(principal, Permission.MODELS_WRITE)
+        require_permission(principal, Permission.MODELS_WRITE)
         facts = facts or VersionFacts()
         name = check_model_name(name)
         if not _DIGEST.fullmatch(digest):
@@ -289,7 +283,7 @@ class RegistryService:
         self, principal: Principal, *, after: str | None = None, limit: int = 50
     ) -> Page[ModelInfo]:
         """A page of the tenant's models, by name."""
-        _need(principal, Permission.MODELS_READ)
+        require_permission(principal, Permission.MODELS_READ)
         with self.store.read(principal.tenant_id) as tx:
             items = tx.models(after=after, limit=limit + 1)
         more = len(items) > limit
@@ -298,13 +292,13 @@ class RegistryService:
 
     def get_model(self, principal: Principal, name: str) -> ModelInfo:
         """The model called ``name``."""
-        _need(principal, Permission.MODELS_READ)
+        require_permission(principal, Permission.MODELS_READ)
         with self.store.read(principal.tenant_id) as tx:
             return self._model(tx, name)
 
     def list_versions(self, principal: Principal, name: str) -> list[ModelVersionInfo]:
         """Every version of a model, newest first."""
-        _need(principal, Permission.MODELS_READ)
+        require_permission(principal, Permission.MODELS_READ)
         with self.store.read(principal.tenant_id) as tx:
             return tx.versions(self._model(tx, name))
 
@@ -312,7 +306,7 @@ class RegistryService:
         self, principal: Principal, name: str, version: int
     ) -> ModelVersionInfo:
         """One version of a model."""
-        _need(principal, Permission.MODELS_READ)
+        require_permission(principal, Permission.MODELS_READ)
         with self.store.read(principal.tenant_id) as tx:
             return self._version(tx, self._model(tx, name), version)
 
@@ -335,7 +329,7 @@ class RegistryService:
         Raises:
             Conflict: an alias points at the version (remove it first).
         """
-        _need(principal, Permission.MODELS_WRITE)
+        require_permission(principal, Permission.MODELS_WRITE)
         with self.store.write(principal.tenant_id) as tx:
             model = self._model(tx, name)
             found = self._version(tx, model, version)
@@ -360,7 +354,7 @@ class RegistryService:
             InvalidField: the alias name is invalid or the version does not exist.
             Conflict: the version is archived.
         """
-        _need(principal, Permission.MODELS_WRITE)
+        require_permission(principal, Permission.MODELS_WRITE)
         self.move_alias(principal.tenant_id, principal.actor(), name, alias, version)
         with self.store.read(principal.tenant_id) as tx:
             return self._current(tx, self._model(tx, name), check_alias(alias))
@@ -371,7 +365,7 @@ class RegistryService:
         Raises:
             NotFound: the model has no such alias.
         """
-        _need(principal, Permission.MODELS_WRITE)
+        require_permission(principal, Permission.MODELS_WRITE)
         if (
             self.move_alias(principal.tenant_id, principal.actor(), name, alias, None)
             is None
@@ -388,7 +382,7 @@ class RegistryService:
 
     def list_aliases(self, principal: Principal, name: str) -> list[AliasAssignment]:
         """The model's current aliases, by name."""
-        _need(principal, Permission.MODELS_READ)
+        require_permission(principal, Permission.MODELS_READ)
         with self.store.read(principal.tenant_id) as tx:
             return tx.current_aliases(self._model(tx, name))
 
@@ -404,7 +398,7 @@ class RegistryService:
         Raises:
             NotFound: the alias is not set (or was not set at ``at``).
         """
-        _need(principal, Permission.MODELS_READ)
+        require_permission(principal, Permission.MODELS_READ)
         alias = check_alias(alias)
         with self.store.read(principal.tenant_id) as tx:
             model = self._model(tx, name)
@@ -420,7 +414,7 @@ class RegistryService:
         self, principal: Principal, name: str, alias: str
     ) -> list[AliasAssignment]:
         """Every assignment of the alias, oldest first (empty if never set)."""
-        _need(principal, Permission.MODELS_READ)
+        require_permission(principal, Permission.MODELS_READ)
         alias = check_alias(alias)
         with self.store.read(principal.tenant_id) as tx:
             return tx.alias_history(self._model(tx, name), alias)

@@ -44,7 +44,6 @@ from phantom.kernel.clock import Clock
 from phantom.kernel.context import SYSTEM, Actor
 from phantom.kernel.errors import (
     Conflict,
-    Forbidden,
     InvalidField,
     InvalidInput,
     NotFound,
@@ -66,7 +65,7 @@ from phantom.serving.events import (
 )
 from phantom.serving.ports import ModelSource
 from phantom.serving.service import DEFAULT_ALIAS, ServingService
-from phantom.tenancy.api import Page, Permission, Principal
+from phantom.tenancy.api import Page, Permission, Principal, require_permission
 
 __all__ = ["STEPS", "DeploySaga"]
 
@@ -80,12 +79,6 @@ _NO_TRAFFIC: Final[dict[str, int | None]] = {
 }
 _MAX_ERROR: Final = 500
 log = structlog.get_logger(__name__)
-
-
-def _need(principal: Principal, permission: Permission) -> None:
-    if not principal.has(permission):
-        msg = f"this needs the {permission.value!r} permission"
-        raise Forbidden(msg)
 
 
 def _message(exc: BaseException) -> str:
@@ -156,7 +149,7 @@ class DeploySaga:
         Raises:
             NotFound: no such deployment in the tenant.
         """
-        _need(principal, Permission.DEPLOYMENTS_READ)
+        require_permission(principal, Permission.DEPLOYMENTS_READ)
         with self.store.read(principal.tenant_id) as tx:
             found = tx.deployment(deployment_id)
         if found is None:
@@ -173,7 +166,7 @@ class DeploySaga:
         limit: int = 50,
     ) -> Page[DeploymentInfo]:
         """A page of the tenant's deployments, newest first."""
-        _need(principal, Permission.DEPLOYMENTS_READ)
+        require_permission(principal, Permission.DEPLOYMENTS_READ)
         with self.store.read(principal.tenant_id) as tx:
             items = tx.deployments(model=model, after=after, limit=limit + 1)
         more = len(items) > limit
@@ -201,7 +194,7 @@ class DeploySaga:
                 shadow has no primary version to run beside.
             Conflict: another deployment of the alias is running.
         """
-        _need(principal, Permission.DEPLOYMENTS_WRITE)
+        require_permission(principal, Permission.DEPLOYMENTS_WRITE)
         if canary_percent is not None and shadow:
             raise InvalidInput("a deployment is a canary or a shadow, not both")
         if canary_percent is not None and not 1 <= canary_percent <= 99:
@@ -243,7 +236,7 @@ class DeploySaga:
             Conflict: the alias never pointed at another version, or another
                 deployment of it is running.
         """
-        _need(principal, Permission.DEPLOYMENTS_WRITE)
+        require_permission(principal, Permission.DEPLOYMENTS_WRITE)
         tenant_id = principal.tenant_id
         current = self.models.alias_version(tenant_id, model, alias)
         if current is None:

@@ -24,7 +24,7 @@ from typing import Any, Final
 import structlog
 
 from phantom.kernel.clock import Clock
-from phantom.kernel.errors import Forbidden, InvalidField
+from phantom.kernel.errors import InvalidField
 from phantom.kernel.events.sql import to_us
 from phantom.kernel.ids import uuid7
 from phantom.registry.api import ModelVersionInfo
@@ -36,19 +36,15 @@ from phantom.serving.runtime.batching import MicroBatcher, score
 from phantom.serving.runtime.cache import CacheKey, ModelCache
 from phantom.serving.runtime.model import Outputs, ServedModel, derive_signature
 from phantom.serving.runtime.prediction_log import LogEntry, PredictionLog
-from phantom.tenancy.api import Permission, Principal
+from phantom.tenancy.api import Permission, Principal, require_permission
 
 __all__ = ["DEFAULT_ALIAS", "Choice", "ServingService"]
 
 DEFAULT_ALIAS: Final = "production"
 ROUTE_TTL_S: Final = 1.0
+MAX_ROUTES: Final = 10_000
+"""The most alias resolutions remembered at once (each lives ``ROUTE_TTL_S``)."""
 log = structlog.get_logger(__name__)
-
-
-def _need(principal: Principal, permission: Permission) -> None:
-    if not principal.has(permission):
-        msg = f"this needs the {permission.value!r} permission"
-        raise Forbidden(msg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +133,20 @@ class ServingService:
         found = self._routes.get(key)
         if found is None or found.expires < time.monotonic():
             found = self._resolve_route(tenant_id, name, alias)
+            self._routes.pop(key, None)  # re-insert: the dict's order is by age
             self._routes[key] = found
+            if len(self._routes) > MAX_ROUTES:
+                self._evict_routes()
         return found
+
+    def _evict_routes(self) -> None:
+        """Drop expired resolutions, then the oldest until under the bound."""
+        now = time.monotonic()
+        for key, route in list(self._routes.items()):
+            if route.expires < now:
+                self._routes.pop(key, None)
+        while len(self._routes) > MAX_ROUTES:
+            self._routes.pop(next(iter(self._routes)), None)
 
     def invalidate(self, tenant_id: str, name: str | None = None) -> None:
         """Forget cached alias resolutions of ``tenant_id`` (one model, or all)."""
@@ -301,7 +309,7 @@ class ServingService:
             NotFound: no such model, version or alias in the caller's tenant.
             InvalidInstances: the instances do not fit the signature (422).
         """
-        _need(principal, Permission.PREDICT)
+        require_permission(principal, Permission.PREDICT)
         started = time.perf_counter_ns()
         tenant_id = principal.tenant_id
         self.requests += 1
@@ -412,7 +420,7 @@ class ServingService:
             Forbidden: the caller lacks ``predict``.
             NotFound: no such model or version (or no production alias).
         """
-        _need(principal, Permission.PREDICT)
+        require_permission(principal, Permission.PREDICT)
         info = (
             self.models.resolve(principal.tenant_id, name, version=version)
             if version is not None

@@ -25,6 +25,7 @@ from phantom.tenancy.domain.principals import (
     Via,
     system_principal,
 )
+from phantom.tenancy.domain.principals import require as require_permission
 from phantom.tenancy.domain.roles import (
     ALL_PERMISSIONS,
     PLATFORM_ADMIN,
@@ -55,6 +56,7 @@ __all__ = [
     "UserInfo",
     "Via",
     "request_principal",
+    "require_permission",
     "system_principal",
 ]
 

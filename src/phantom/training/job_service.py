@@ -22,7 +22,6 @@ from typing import IO, Any, Final
 from phantom.kernel.clock import Clock
 from phantom.kernel.errors import (
     Conflict,
-    Forbidden,
     InvalidField,
     NotFound,
     QuotaExceeded,
@@ -30,7 +29,7 @@ from phantom.kernel.errors import (
 from phantom.kernel.events.envelope import new_envelope
 from phantom.kernel.events.sql import from_us, to_us
 from phantom.kernel.ids import uuid7
-from phantom.tenancy.api import Page, Permission, Principal
+from phantom.tenancy.api import Page, Permission, Principal, require_permission
 from phantom.training.adapters import jobs_sql
 from phantom.training.adapters.jobs_sql import JobRecord
 from phantom.training.adapters.sql import SqlTrainingStore
@@ -98,12 +97,6 @@ def _check_files(kind: str, files: dict[str, str], entry: str | None) -> dict[st
     return dict(files)
 
 
-def _need(principal: Principal, permission: Permission) -> None:
-    if not principal.has(permission):
-        msg = f"this needs the {permission.value!r} permission"
-        raise Forbidden(msg)
-
-
 @dataclass(frozen=True, slots=True)
 class JobService:
     """Submits and reads training jobs (see the module docstring).
@@ -152,15 +145,15 @@ class JobService:
             Forbidden: the caller lacks ``jobs:write`` (or ``models:write`` for
                 a spec with ``register_as``, ``predict`` for a batch job).
         """
-        _need(principal, Permission.JOBS_WRITE)
+        require_permission(principal, Permission.JOBS_WRITE)
         text = spec_text if isinstance(spec_text, str) else json.dumps(spec_text)
         spec = parse_spec(text)
         if spec.register_as is not None:
             # The worker registers the best model as the submitter: the key
             # that submits must be allowed to register models itself.
-            _need(principal, Permission.MODELS_WRITE)
+            require_permission(principal, Permission.MODELS_WRITE)
         if spec.kind == "batch":
-            _need(principal, Permission.PREDICT)
+            require_permission(principal, Permission.PREDICT)
         entry = spec.entrypoint.file if spec.entrypoint is not None else None
         checked = _check_files(spec.kind, files or {}, entry)
         document = spec.model_dump(mode="json")
@@ -231,12 +224,12 @@ class JobService:
 
     def get_job(self, principal: Principal, job_id: str) -> JobInfo:
         """One job."""
-        _need(principal, Permission.JOBS_READ)
+        require_permission(principal, Permission.JOBS_READ)
         return job_info(self._record(principal, job_id))
 
     def get_batch_job(self, principal: Principal, job_id: str) -> JobInfo:
         """One batch job (another kind of job is not found here)."""
-        _need(principal, Permission.JOBS_READ)
+        require_permission(principal, Permission.JOBS_READ)
         record = self._record(principal, job_id)
         if record.kind != "batch":
             msg = f"no batch job {job_id[:100]!r} in this tenant"
@@ -271,7 +264,7 @@ class JobService:
         limit: int = 50,
     ) -> Page[JobInfo]:
         """The tenant's jobs (of one ``kind``, when given), newest first."""
-        _need(principal, Permission.JOBS_READ)
+        require_permission(principal, Permission.JOBS_READ)
         with self.store.read(principal.tenant_id) as tx:
             records = jobs_sql.list_jobs(
                 tx.connection,
@@ -292,7 +285,7 @@ class JobService:
 
         Cancelling a finished job changes nothing.
         """
-        _need(principal, Permission.JOBS_WRITE)
+        require_permission(principal, Permission.JOBS_WRITE)
         record = self._record(principal, job_id)
         if record.status in FINISHED:
             return job_info(record)
@@ -308,7 +301,7 @@ class JobService:
         self, principal: Principal, job_id: str, *, after: int = 0, limit: int = 1000
     ) -> list[JobLogLine]:
         """The job's stored output lines after ``seq`` ``after``."""
-        _need(principal, Permission.JOBS_READ)
+        require_permission(principal, Permission.JOBS_READ)
         self._record(principal, job_id)
         with self.store.read(principal.tenant_id) as tx:
             lines = jobs_sql.read_logs(

@@ -37,7 +37,7 @@ from phantom.kernel.events.envelope import Envelope, new_envelope
 from phantom.kernel.events.sql import from_us, to_us
 from phantom.kernel.ids import uuid7
 from phantom.kernel.text import clean_label
-from phantom.tenancy.api import Page, Permission, Principal
+from phantom.tenancy.api import Page, Permission, Principal, require_permission
 from phantom.training.adapters.profiler import detect_format, profile_file
 from phantom.training.adapters.sql import (
     RunRecord,
@@ -108,12 +108,6 @@ class MetricInput:
     value: float
     step: int = 0
     timestamp: datetime | None = None
-
-
-def _need(principal: Principal, permission: Permission) -> None:
-    if not principal.has(permission):
-        msg = f"this needs the {permission.value!r} permission"
-        raise Forbidden(msg)
 
 
 def _not_found(what: str, ident: str) -> NotFound:
@@ -200,7 +194,7 @@ class TrainingService:
             QuotaExceeded: the tenant's storage quota would be exceeded.
             PayloadTooLarge: the file is larger than the upload limit.
         """
-        _need(principal, Permission.DATASETS_WRITE)
+        require_permission(principal, Permission.DATASETS_WRITE)
         name = check_name("name", name)
         text = (
             ""
@@ -233,7 +227,7 @@ class TrainingService:
                 by path is off (no import roots configured).
             InvalidField: the path is not a file inside an import root.
         """
-        _need(principal, Permission.DATASETS_WRITE)
+        require_permission(principal, Permission.DATASETS_WRITE)
         if not principal.has(Permission.PLATFORM_ADMIN):
             msg = "registering a dataset by server path is for platform administrators"
             raise Forbidden(msg)
@@ -334,7 +328,7 @@ class TrainingService:
         self, principal: Principal, *, after: str | None = None, limit: int = 50
     ) -> Page[DatasetInfo]:
         """A page of the tenant's datasets, by name."""
-        _need(principal, Permission.DATASETS_READ)
+        require_permission(principal, Permission.DATASETS_READ)
         with self.store.read(principal.tenant_id) as tx:
             items = tx.datasets(after=after, limit=limit + 1)
         more = len(items) > limit
@@ -343,7 +337,7 @@ class TrainingService:
 
     def get_dataset(self, principal: Principal, name: str) -> DatasetInfo:
         """The dataset called (or with the id) ``name``."""
-        _need(principal, Permission.DATASETS_READ)
+        require_permission(principal, Permission.DATASETS_READ)
         with self.store.read(principal.tenant_id) as tx:
             return self._dataset(tx, name)
 
@@ -351,7 +345,7 @@ class TrainingService:
         self, principal: Principal, name: str
     ) -> list[DatasetVersionInfo]:
         """Every version of a dataset, newest first (profiles left out)."""
-        _need(principal, Permission.DATASETS_READ)
+        require_permission(principal, Permission.DATASETS_READ)
         with self.store.read(principal.tenant_id) as tx:
             return tx.versions(self._dataset(tx, name))
 
@@ -359,7 +353,7 @@ class TrainingService:
         self, principal: Principal, name: str, version: int | None = None
     ) -> DatasetVersionInfo:
         """One version (the latest when ``version`` is ``None``) with its profile."""
-        _need(principal, Permission.DATASETS_READ)
+        require_permission(principal, Permission.DATASETS_READ)
         with self.store.read(principal.tenant_id) as tx:
             dataset = self._dataset(tx, name)
             found = tx.version(dataset, version or dataset.latest_version)
@@ -386,7 +380,7 @@ class TrainingService:
         Raises:
             Conflict: the tenant has an experiment with that name.
         """
-        _need(principal, Permission.RUNS_WRITE)
+        require_permission(principal, Permission.RUNS_WRITE)
         name = check_name("name", name)
         text = (
             ""
@@ -418,7 +412,7 @@ class TrainingService:
         self, principal: Principal, *, after: str | None = None, limit: int = 50
     ) -> Page[ExperimentInfo]:
         """A page of experiments, by name."""
-        _need(principal, Permission.RUNS_READ)
+        require_permission(principal, Permission.RUNS_READ)
         with self.store.read(principal.tenant_id) as tx:
             items = tx.experiments(after=after, limit=limit + 1)
         more = len(items) > limit
@@ -427,7 +421,7 @@ class TrainingService:
 
     def get_experiment(self, principal: Principal, ident: str) -> ExperimentInfo:
         """The experiment with the id (or called) ``ident``."""
-        _need(principal, Permission.RUNS_READ)
+        require_permission(principal, Permission.RUNS_READ)
         with self.store.read(principal.tenant_id) as tx:
             found = tx.experiment(ident) or tx.experiment_by_name(ident)
         if found is None:
@@ -454,7 +448,7 @@ class TrainingService:
             NotFound: the dataset (or its version) does not exist.
             InvalidField: a param, tag or name is invalid.
         """
-        _need(principal, Permission.RUNS_WRITE)
+        require_permission(principal, Permission.RUNS_WRITE)
         checked_params = check_params(params or {})
         checked_tags = check_tags(tags or {})
         run_id = str(uuid7())
@@ -542,7 +536,7 @@ class TrainingService:
         change: type[TrainingEvent],
         **data: object,
     ) -> RunInfo:
-        _need(principal, Permission.RUNS_WRITE)
+        require_permission(principal, Permission.RUNS_WRITE)
         with self.store.write(principal.tenant_id) as tx:
             record = self._record(tx, run_id)
             event: TrainingEvent | None = None
@@ -589,7 +583,7 @@ class TrainingService:
 
     def get_run(self, principal: Principal, run_id: str) -> RunInfo:
         """A run with its latest metrics and its artifacts."""
-        _need(principal, Permission.RUNS_READ)
+        require_permission(principal, Permission.RUNS_READ)
         with self.store.read(principal.tenant_id) as tx:
             record = self._record(tx, run_id)
             artifacts = tx.artifacts([run_id])[run_id]
@@ -613,7 +607,7 @@ class TrainingService:
         With them it examines up to the newest 5,000 runs of the scope and
         answers the first ``limit`` matches (``after`` is then ignored).
         """
-        _need(principal, Permission.RUNS_READ)
+        require_permission(principal, Permission.RUNS_READ)
         clauses, order = parse_filter(filter_text), parse_order(order_by)
         tenant = principal.tenant_id
         with self.store.read(tenant) as tx:
@@ -688,7 +682,7 @@ class TrainingService:
             NotFound: the run does not exist in the caller's tenant.
             InvalidInput: a point is invalid (the message names its index).
         """
-        _need(principal, Permission.RUNS_WRITE)
+        require_permission(principal, Permission.RUNS_WRITE)
         self._check_run(principal, run_id)
         now_us = to_us(self.clock.now())
         tenant = principal.tenant_id
@@ -714,7 +708,7 @@ class TrainingService:
         max_points: int | None = None,
     ) -> tuple[list[int], list[int], list[float]]:
         """A metric's points in step order: steps, timestamps (µs), values."""
-        _need(principal, Permission.RUNS_READ)
+        require_permission(principal, Permission.RUNS_READ)
         self._check_run(principal, run_id)
         history = self.analytics().metric_history(
             principal.tenant_id, run_id, key, max_points=max_points
@@ -725,7 +719,7 @@ class TrainingService:
         self, principal: Principal, run_id: str
     ) -> list[MetricSummary]:
         """Every metric of a run: last value, range, count."""
-        _need(principal, Permission.RUNS_READ)
+        require_permission(principal, Permission.RUNS_READ)
         self._check_run(principal, run_id)
         summary = (
             self.analytics()
@@ -756,7 +750,7 @@ class TrainingService:
         media_type: str = "application/octet-stream",
     ) -> ArtifactInfo:
         """Store ``data`` and attach it to the run as ``name`` (replacing any)."""
-        _need(principal, Permission.RUNS_WRITE)
+        require_permission(principal, Permission.RUNS_WRITE)
         name = check_artifact_name(name)
         if len(media_type) > 100 or not media_type.isprintable():
             raise InvalidField("media_type", "at most 100 printable characters")
@@ -783,7 +777,7 @@ class TrainingService:
         self, principal: Principal, run_id: str, name: str
     ) -> Iterator[tuple[ArtifactInfo, IO[bytes]]]:
         """A run artifact's facts and its bytes as a stream."""
-        _need(principal, Permission.RUNS_READ)
+        require_permission(principal, Permission.RUNS_READ)
         with self.store.read(principal.tenant_id) as tx:
             self._record(tx, run_id)
             found = {a.name: a for a in tx.artifacts([run_id])[run_id]}.get(name)

@@ -11,10 +11,12 @@ from phantom.kernel.errors import InvalidField
 
 __all__ = [
     "MAX_ENTRIES",
+    "MODEL_NAME_RULE",
     "check_description",
     "check_metrics",
     "check_model_name",
     "check_params",
+    "is_model_name",
 ]
 
 MAX_ENTRIES: Final = 100
@@ -25,15 +27,24 @@ _MAX_VALUE: Final = 6000
 _MAX_DESCRIPTION: Final = 2000
 
 
-def check_model_name(value: str) -> str:
+MODEL_NAME_RULE: Final = (
+    "1-100 letters, digits, '.', '_' or '-', starting with a letter or digit"
+)
+
+
+def is_model_name(value: str) -> bool:
+    """Whether ``value`` is a valid model name (:data:`MODEL_NAME_RULE`)."""
+    return _NAME.fullmatch(value) is not None
+
+
+def check_model_name(value: str, field: str = "name") -> str:
     """A model name: 1-100 letters, digits, ``.``, ``_`` or ``-`` (URL-safe).
 
     Raises:
-        InvalidField: the name breaks the rule.
+        InvalidField: the name breaks the rule (reported on ``field``).
     """
-    if not _NAME.fullmatch(value):
-        rule = "1-100 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        raise InvalidField("name", rule)
+    if not is_model_name(value):
+        raise InvalidField(field, MODEL_NAME_RULE)
     return value
 
 

@@ -130,11 +130,19 @@ class ServedModel:
     row_us: float = 0.0
     calibrated: bool = False
     calls: int = field(default=0)
+    format: str = field(init=False, default="")
+    _onnx_input: tuple[str, type[np.floating[Any]]] | None = field(
+        init=False, default=None, repr=False
+    )
 
-    @property
-    def format(self) -> str:
-        """The served file's format (``onnx`` for a converted copy)."""
-        return str(getattr(self.model.format, "value", self.model.format))
+    def __post_init__(self) -> None:
+        # The served file's format (``onnx`` for a converted copy), and an ONNX
+        # session's input name and dtype, read once rather than on every call.
+        self.format = str(getattr(self.model.format, "value", self.model.format))
+        if self.format == "onnx":
+            first = self.model.native.get_inputs()[0]
+            dtype = np.float64 if first.type == "tensor(double)" else np.float32
+            self._onnx_input = (first.name, dtype)
 
     def matrix(self, instances: object, *, field: str = "instances") -> Any:  # noqa: ANN401 - numpy matrix or frame
         """The model's input for ``instances`` (see :meth:`Signature.matrix`).
@@ -185,10 +193,12 @@ class ServedModel:
         self, rows: npt.NDArray[Any]
     ) -> tuple[npt.NDArray[Any], npt.NDArray[Any] | None]:
         """Labels and probabilities from one session run (not one run each)."""
-        session = self.model.native
-        first = session.get_inputs()[0]
-        dtype = np.float64 if first.type == "tensor(double)" else np.float32
-        outputs = session.run(None, {first.name: np.asarray(rows, dtype=dtype)})
+        assert self._onnx_input is not None  # noqa: S101 - set for every ONNX model
+        name, dtype = self._onnx_input
+        try:
+            outputs = self.model.native.run(None, {name: np.asarray(rows, dtype=dtype)})
+        except Exception as exc:  # ONNX Runtime's refusals derive from Exception only
+            raise ValueError(str(exc).rsplit(" : ", 1)[-1]) from exc
         labels = np.asarray(outputs[0])
         if labels.ndim == 2 and labels.shape[1] == 1:
             labels = labels[:, 0]

@@ -34,7 +34,6 @@ starts with the dotted path of the offending field.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from pathlib import PurePosixPath
 from typing import Any, Final, Literal
@@ -43,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from phantom.kernel.errors import InvalidField, InvalidInput
 from phantom.kernel.text import clean_label
+from phantom.registry.api import MODEL_NAME_RULE, is_model_name
 from phantom.training.jobs.documents import load_document
 from phantom.training.jobs.estimators import ESTIMATORS, ParamValue, Task, param_names
 from phantom.training.jobs.metric_catalog import (
@@ -74,9 +74,6 @@ _BATCH_ONLY: Final = ("model", "version", "alias")
 DEFAULT_ALIAS: Final = "production"
 """The alias a batch job scores with when it names neither version nor alias."""
 _MESSAGES: Final = {"extra_forbidden": "unknown field", "missing": "required"}
-_MODEL_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-"""The registry's model-name rule (contexts share no code), so that a
-``register_as`` the registry would refuse is refused at submission instead."""
 
 
 class _Spec(BaseModel):
@@ -192,9 +189,8 @@ def _check_batch(spec: TrainingSpec) -> TrainingSpec:
         raise InvalidField("params", "only for kind search")
     if spec.version is not None and spec.alias is not None:
         raise InvalidField("alias", "give a version or an alias, not both")
-    if not _MODEL_NAME.fullmatch(spec.model or ""):
-        rule = "a model name: letters, digits, '.', '_' or '-', starting with one"
-        raise InvalidField("model", rule.replace("one", "a letter or digit"))
+    if not is_model_name(spec.model or ""):
+        raise InvalidField("model", f"a model name: {MODEL_NAME_RULE}")
     if spec.version is None and spec.alias is None:
         return spec.model_copy(update={"alias": DEFAULT_ALIAS})
     return spec
@@ -262,9 +258,8 @@ def _clean_labels(spec: TrainingSpec) -> TrainingSpec:
         value = getattr(spec, field)
         if value is not None:
             labels[field] = clean_label(field, value, max_length=100)
-    if "register_as" in labels and not _MODEL_NAME.fullmatch(labels["register_as"]):
-        rule = "a model name: letters, digits, '.', '_' or '-', starting with one"
-        raise InvalidField("register_as", rule.replace("one", "a letter or digit"))
+    if "register_as" in labels and not is_model_name(labels["register_as"]):
+        raise InvalidField("register_as", f"a model name: {MODEL_NAME_RULE}")
     return spec.model_copy(update=labels)
 
 
