@@ -87,7 +87,28 @@ def _mutations() -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("presented", _mutations())
+_MUTATION_IDS = [
+    "empty",
+    "prefix-only",
+    "short",
+    "long",
+    "upper",
+    "wrong-prefix",
+    "upper-prefix",
+    "dash",
+    "upper-id",
+    "digits-id",
+    "padding",
+    "non-ascii",
+    "newline",
+    "space",
+    "nul",
+    "huge",
+    "bearer",
+]
+
+
+@pytest.mark.parametrize("presented", _mutations(), ids=_MUTATION_IDS)
 def test_malformed_keys_are_refused_before_any_lookup(presented: str) -> None:
     with pytest.raises(AuthenticationFailed) as caught:
         parse_key(presented)
