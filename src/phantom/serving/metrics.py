@@ -33,6 +33,10 @@ _COUNTERS: Final = {
         "phantom_prediction_log_failed",
         "Predictions the analytics store refused",
     ),
+    "log_unscrubbed": (
+        "phantom_prediction_log_unscrubbed",
+        "Predictions logged without their inputs because scrubbing failed",
+    ),
 }
 _GAUGES: Final = {
     "cache_bytes": ("phantom_model_cache_bytes", "Estimated bytes of loaded models"),

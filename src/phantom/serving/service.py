@@ -313,13 +313,16 @@ class ServingService:
         started = time.perf_counter_ns()
         tenant_id = principal.tenant_id
         self.requests += 1
+        choice: Choice | None = None
         try:
             choice = await self._choose_async(tenant_id, name, version, alias, key)
             served = await self._served_async(tenant_id, choice.info)
             matrix = served.matrix(instances)
             outputs = await score(served, self._batcher(served), matrix)
-        except Exception:
+        except Exception as exc:
             self.errors += 1
+            if choice is not None:
+                self._log_refusal(tenant_id, choice, instances, exc, started)
             raise
         prediction_id = str(uuid7())
         answer = _answer(served, prediction_id, outputs)
@@ -346,6 +349,31 @@ class ServingService:
                 self._shadow(tenant_id, choice.shadow, prediction_id, instances)
             )
         return answer
+
+    def _log_refusal(
+        self,
+        tenant_id: str,
+        choice: Choice,
+        instances: object,
+        exc: Exception,
+        started_ns: int,
+    ) -> None:
+        """Log a request the chosen version could not answer (``status=error``)."""
+        self.prediction_log.offer(
+            LogEntry(
+                tenant_id=tenant_id,
+                prediction_id=str(uuid7()),
+                model=choice.info.name,
+                version=choice.info.version,
+                route=choice.route,
+                timestamp_us=to_us(self.clock.now()),
+                latency_us=(time.perf_counter_ns() - started_ns) // 1_000,
+                rows=max(len(instances), 1) if isinstance(instances, list) else 1,
+                inputs=instances,
+                outputs={"error": getattr(exc, "code", type(exc).__name__)},
+                status="error",
+            )
+        )
 
     async def _choose_async(
         self,
@@ -459,6 +487,7 @@ class ServingService:
             "log_dropped": plog.dropped,
             "log_written": plog.written,
             "log_failed": plog.failed,
+            "log_unscrubbed": plog.unscrubbed,
             "log_pending": self.prediction_log.pending,
         }
 

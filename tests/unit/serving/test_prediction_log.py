@@ -193,3 +193,35 @@ def test_a_store_failure_is_counted_as_failed_not_raised(broken: str) -> None:
     assert log.stats.written == 0
     assert log.flush([entry(9)]) == 0  # flushing by hand does not raise either
     assert log.stats.failed == 6
+
+
+def test_inputs_are_scrubbed_per_tenant_on_the_drain_thread() -> None:
+    sink = Sink()
+    seen: list[tuple[str, str]] = []
+
+    def scrub(tenant_id: str, inputs: Any) -> Any:
+        seen.append((tenant_id, threading.current_thread().name))
+        return [{"email": "<EMAIL>"}]
+
+    log = PredictionLog(store_of(sink), interval_s=0.05, scrub=scrub)
+    log.offer(entry(1, inputs=[{"email": "ada@example.com"}]))
+    log.close()
+    assert json.loads(sink.records[0].inputs) == [{"email": "<EMAIL>"}]
+    assert seen[0][0] == "tenant-1"
+    assert seen[0][1] != threading.main_thread().name
+
+
+def test_a_failing_scrubber_withholds_the_inputs_and_counts_it() -> None:
+    sink = Sink()
+
+    def scrub(tenant_id: str, inputs: Any) -> Any:
+        msg = "no policy store"
+        raise RuntimeError(msg)
+
+    log = PredictionLog(store_of(sink), interval_s=0.05, scrub=scrub)
+    log.offer(entry(1, inputs=[{"email": "ada@example.com"}]))
+    log.close()
+    assert "ada@example.com" not in sink.records[0].inputs
+    assert "unscrubbed" in json.loads(sink.records[0].inputs)
+    assert log.stats.unscrubbed == 1
+    assert sink.records[0].status == "ok"

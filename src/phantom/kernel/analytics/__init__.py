@@ -5,10 +5,12 @@
     open_analytics("duckdb://.phantom/analytics.duckdb")   # embedded file (default)
     open_analytics("duckdb://:memory:")                     # private, in memory (tests)
 
-The store holds high-volume, append-mostly analytical data, tenant-scoped: for now
+The store holds high-volume, append-mostly analytical data, tenant-scoped:
 experiment-tracking metric time series (:class:`MetricPoint` in,
-:class:`MetricHistory` and :class:`MetricStats` out). See :class:`AnalyticsStore`
-for the contract every adapter honours. The embedded file has one writer process,
+:class:`MetricHistory` and :class:`MetricStats` out), and the serving prediction
+log with its feedback labels and roll-ups
+(:mod:`phantom.kernel.analytics.predictions`). See :class:`AnalyticsStore` for the
+contract every adapter honours. The embedded file has one writer process,
 the API server; other processes send points to it over HTTP.
 """
 
@@ -17,18 +19,24 @@ from __future__ import annotations
 from phantom.kernel.adapters import SchemeRegistry
 from phantom.kernel.analytics.port import (
     AnalyticsStore,
+    FeedbackRecord,
+    LabelledPrediction,
     MetricHistory,
     MetricPoint,
     MetricStats,
     PredictionRecord,
+    ServingStats,
 )
 
 __all__ = [
     "AnalyticsStore",
+    "FeedbackRecord",
+    "LabelledPrediction",
     "MetricHistory",
     "MetricPoint",
     "MetricStats",
     "PredictionRecord",
+    "ServingStats",
     "analytics_registry",
     "open_analytics",
 ]

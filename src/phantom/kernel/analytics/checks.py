@@ -22,7 +22,6 @@ from phantom.kernel.analytics.port import (
     MAX_ID_CHARS,
     MAX_KEY_CHARS,
     MetricPoint,
-    PredictionRecord,
 )
 from phantom.kernel.errors import InvalidInput
 
@@ -34,7 +33,6 @@ __all__ = [
     "check_key",
     "check_max_points",
     "check_points",
-    "check_predictions",
     "check_run_ids",
 ]
 
@@ -43,9 +41,6 @@ INT64_MAX: Final = 2**63 - 1
 
 _POINT_FIELDS: Final = len(MetricPoint._fields)
 _POINT_TYPES: Final = frozenset({MetricPoint, tuple})
-_ROUTES: Final = frozenset({"primary", "canary", "shadow"})
-MAX_LOGGED_JSON_CHARS: Final = 1_000_000
-"""The longest ``inputs`` or ``outputs`` text of one logged prediction."""
 
 Loc = list[str | int]
 
@@ -234,32 +229,3 @@ def _float(loc: Loc, value: object) -> float:
         return float(value)
     except OverflowError:
         raise _invalid(loc, "must fit in a 64-bit float") from None
-
-
-def check_predictions(records: object) -> list[PredictionRecord]:
-    """Return ``records`` as checked :class:`PredictionRecord` values.
-
-    Raises:
-        InvalidInput: ``records`` is not a sequence of well-formed records; the
-            detail names the record's index and field.
-    """
-    if isinstance(records, str | bytes) or not isinstance(records, Sequence):
-        raise _invalid(["records"], "must be a sequence of prediction records")
-    checked: list[PredictionRecord] = []
-    for index, record in enumerate(records):
-        if not isinstance(record, PredictionRecord):
-            raise _invalid(["records", index], "must be a PredictionRecord")
-        loc: Loc = ["records", index]
-        _text([*loc, "tenant_id"], record.tenant_id, MAX_ID_CHARS)
-        _text([*loc, "prediction_id"], record.prediction_id, MAX_ID_CHARS)
-        _text([*loc, "model"], record.model, MAX_KEY_CHARS)
-        if record.route not in _ROUTES:
-            raise _invalid([*loc, "route"], "must be primary, canary or shadow")
-        _int([*loc, "version"], record.version, 1)
-        _int([*loc, "timestamp_us"], record.timestamp_us, INT64_MIN)
-        _int([*loc, "latency_us"], record.latency_us, 0)
-        _int([*loc, "rows"], record.rows, 1)
-        _text([*loc, "inputs"], record.inputs, MAX_LOGGED_JSON_CHARS)
-        _text([*loc, "outputs"], record.outputs, MAX_LOGGED_JSON_CHARS)
-        checked.append(record)
-    return checked

@@ -35,20 +35,21 @@ from typing import TYPE_CHECKING, Final
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 
 from phantom.kernel.analytics.checks import (
     check_id,
     check_key,
     check_max_points,
     check_points,
-    check_predictions,
     check_run_ids,
+)
+from phantom.kernel.analytics.duckdb_predictions import (
+    PREDICTION_MIGRATIONS,
+    DuckdbPredictions,
 )
 from phantom.kernel.analytics.port import (
     MetricHistory,
     MetricStats,
-    PredictionRecord,
     sampled_positions,
 )
 from phantom.kernel.errors import ConfigError, Unavailable
@@ -77,22 +78,7 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         )
         """,
     ),
-    (
-        """
-        CREATE TABLE IF NOT EXISTS predictions (
-            tenant_id VARCHAR NOT NULL,
-            prediction_id VARCHAR NOT NULL,
-            model VARCHAR NOT NULL,
-            version INTEGER NOT NULL,
-            route VARCHAR NOT NULL,
-            timestamp_us BIGINT NOT NULL,
-            latency_us BIGINT NOT NULL,
-            rows INTEGER NOT NULL,
-            inputs VARCHAR NOT NULL,
-            outputs VARCHAR NOT NULL
-        )
-        """,
-    ),
+    *PREDICTION_MIGRATIONS,
 )
 """Schema changes; entry ``i`` brings the database to version ``i + 1``."""
 
@@ -100,7 +86,6 @@ SCHEMA_VERSION: Final = len(_MIGRATIONS)
 """The schema version this code writes."""
 
 _CLOSE_WAIT_S: Final = 30.0
-_INT_COLUMNS: Final = frozenset({"version", "timestamp_us", "latency_us", "rows"})
 _BATCH_VIEW: Final = "phantom_metric_batch"
 _INSERT: Final = """
     INSERT INTO metric_points
@@ -137,16 +122,6 @@ _SUMMARY: Final = """
     WHERE tenant_id = $tenant AND run_id IN (SELECT unnest($runs::VARCHAR[]))
     GROUP BY run_id, key
 """
-_PREDICTION_BATCH: Final = "phantom_prediction_batch"
-_INSERT_PREDICTIONS: Final = (
-    "INSERT INTO predictions SELECT * FROM phantom_prediction_batch"
-)
-_RECENT_PREDICTIONS: Final = """
-    SELECT * FROM predictions
-    WHERE tenant_id = $tenant AND model = $model
-    ORDER BY timestamp_us DESC, prediction_id DESC
-    LIMIT $limit
-"""
 _DELETE_RUN: Final = """
     DELETE FROM metric_points WHERE tenant_id = $tenant AND run_id = $run
 """
@@ -168,7 +143,7 @@ def duckdb_path(url: str) -> str:
     return path
 
 
-class DuckdbAnalyticsStore:
+class DuckdbAnalyticsStore(DuckdbPredictions):
     """The analytics store on an embedded DuckDB database (see the module docs).
 
     Args:
@@ -283,44 +258,6 @@ class DuckdbAnalyticsStore:
         with self._session("delete a run") as cursor, self._write_lock:
             row = cursor.execute(_DELETE_RUN, params).fetchone()
         return int(row[0]) if row else 0
-
-    def append_predictions(self, records: Sequence[PredictionRecord]) -> int:
-        """Append logged predictions in one statement; return how many."""
-        checked = check_predictions(records)
-        if not checked:
-            return 0
-        columns = list(zip(*checked, strict=True))
-        # An Arrow table, not object arrays: DuckDB scans it natively instead of
-        # converting each Python string while holding the GIL (which serving's
-        # request thread then waits for).
-        batch = pa.table(
-            {
-                name: pa.array(
-                    column, type=pa.int64() if name in _INT_COLUMNS else pa.string()
-                )
-                for name, column in zip(PredictionRecord._fields, columns, strict=True)
-            }
-        )
-        with self._session("append predictions") as cursor, self._write_lock:
-            cursor.register(_PREDICTION_BATCH, batch)
-            try:
-                cursor.execute(_INSERT_PREDICTIONS)
-            finally:
-                cursor.unregister(_PREDICTION_BATCH)
-        return len(checked)
-
-    def recent_predictions(
-        self, tenant_id: str, model: str, *, limit: int = 100
-    ) -> list[PredictionRecord]:
-        """The tenant's latest predictions of ``model``, newest first."""
-        params = {
-            "tenant": check_id("tenant_id", tenant_id),
-            "model": check_key(model),
-            "limit": check_max_points(limit),
-        }
-        with self._session("read predictions") as cursor:
-            rows = cursor.execute(_RECENT_PREDICTIONS, params).fetchall()
-        return [PredictionRecord(*row) for row in rows]
 
     def ping(self) -> None:
         """Raise :class:`Unavailable` unless the store answers a query."""

@@ -1,9 +1,10 @@
 """The analytics store port: high-volume, append-mostly analytical data.
 
-It holds experiment-tracking metric time series and the serving prediction log;
-drift windows follow. The value types (:class:`MetricPoint`, :class:`MetricHistory`,
-:class:`MetricStats`) and the :class:`AnalyticsStore` protocol carry nothing of any
-one engine: the embedded adapter is DuckDB, a ClickHouse one comes later. The
+It holds experiment-tracking metric time series and, through
+:class:`~phantom.kernel.analytics.predictions.PredictionQueries`, the serving
+prediction log, its labels and roll-ups. The value types (:class:`MetricPoint`,
+:class:`MetricHistory`, :class:`MetricStats`) and the :class:`AnalyticsStore`
+protocol carry nothing of any one engine: the embedded adapter is DuckDB. The
 argument checks every adapter applies live in :mod:`phantom.kernel.analytics.checks`.
 """
 
@@ -12,6 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
 
+from phantom.kernel.analytics.predictions import (
+    FeedbackRecord,
+    LabelledPrediction,
+    PredictionQueries,
+    PredictionRecord,
+    ServingStats,
+)
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -19,10 +28,13 @@ __all__ = [
     "MAX_ID_CHARS",
     "MAX_KEY_CHARS",
     "AnalyticsStore",
+    "FeedbackRecord",
+    "LabelledPrediction",
     "MetricHistory",
     "MetricPoint",
     "MetricStats",
     "PredictionRecord",
+    "ServingStats",
     "sampled_positions",
 ]
 
@@ -52,34 +64,6 @@ class MetricPoint(NamedTuple):
     step: int
     timestamp_us: int
     value: float
-
-
-class PredictionRecord(NamedTuple):
-    """One logged prediction request (sampled by the serving context).
-
-    Attributes:
-        tenant_id: the owning tenant (1 to 64 characters).
-        prediction_id: the id the caller got back (1 to 64 characters).
-        model: the model's name (1 to 250 characters).
-        version: the version that answered (or scored it, for ``shadow``).
-        route: ``primary``, ``canary`` or ``shadow``.
-        timestamp_us: when it was answered, in microseconds since the epoch.
-        latency_us: how long the model took, in microseconds (>= 0).
-        rows: how many instances the request held (>= 1).
-        inputs: the instances as JSON text (already scrubbed where a policy says).
-        outputs: the predictions (and probabilities) as JSON text.
-    """
-
-    tenant_id: str
-    prediction_id: str
-    model: str
-    version: int
-    route: str
-    timestamp_us: int
-    latency_us: int
-    rows: int
-    inputs: str
-    outputs: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +104,7 @@ class MetricStats:
     last_step: int
 
 
-class AnalyticsStore(Protocol):
+class AnalyticsStore(PredictionQueries, Protocol):
     """A synchronous, thread-safe, tenant-scoped store of analytical data.
 
     Contract (every adapter passes ``phantom.testing.contracts.analytics``):
@@ -227,26 +211,6 @@ class AnalyticsStore(Protocol):
 
     def delete_run(self, tenant_id: str, run_id: str) -> int:
         """Delete every point of the tenant's run and return how many went.
-
-        Raises:
-            InvalidInput: an argument is malformed.
-            Unavailable: the store cannot be used.
-        """
-        ...
-
-    def append_predictions(self, records: Sequence[PredictionRecord]) -> int:
-        """Append logged predictions, atomically; return how many were written.
-
-        Raises:
-            InvalidInput: a record is malformed; nothing of the batch is written.
-            Unavailable: the store cannot be used (or does not keep predictions).
-        """
-        ...
-
-    def recent_predictions(
-        self, tenant_id: str, model: str, *, limit: int = 100
-    ) -> list[PredictionRecord]:
-        """The tenant's latest logged predictions of ``model``, newest first.
 
         Raises:
             InvalidInput: an argument is malformed.

@@ -44,6 +44,7 @@ class LogEntry:
     rows: int
     inputs: Any
     outputs: Any
+    status: str = "ok"
 
 
 @dataclass(slots=True)
@@ -55,6 +56,7 @@ class LogStats:
     dropped: int = 0
     written: int = 0
     failed: int = 0
+    unscrubbed: int = 0
 
 
 def _json(value: object) -> str:
@@ -76,9 +78,12 @@ class PredictionLog:
         sample_rate: the share of predictions logged, 0 to 1.
         batch_size: the most entries per append.
         interval_s: how long the drain thread waits for a batch to fill.
+        scrub: ``scrub(tenant_id, inputs)`` → the inputs with personal data
+            anonymized by the tenant's policy, run on the drain thread. When it
+            fails, the inputs are not logged at all (counted as ``unscrubbed``).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the log's knobs, all keyword-only but the store
         self,
         store: Callable[[], AnalyticsStore],
         *,
@@ -86,11 +91,13 @@ class PredictionLog:
         sample_rate: float = 1.0,
         batch_size: int = 1_000,
         interval_s: float = 0.5,
+        scrub: Callable[[str, Any], Any] | None = None,
     ) -> None:
         if not 0.0 <= sample_rate <= 1.0:
             msg = "the prediction log sample rate must be between 0 and 1"
             raise ValueError(msg)
         self._store = store
+        self._scrub = scrub
         self.sample_rate = sample_rate
         self.batch_size = batch_size
         self.interval_s = interval_s
@@ -168,8 +175,9 @@ class PredictionLog:
                 timestamp_us=e.timestamp_us,
                 latency_us=e.latency_us,
                 rows=e.rows,
-                inputs=_json(e.inputs),
+                inputs=_json(self._scrubbed(e)),
                 outputs=_json(e.outputs),
+                status=e.status,
             )
             for e in batch
         ]
@@ -183,6 +191,22 @@ class PredictionLog:
             return 0
         self.stats.written += written
         return written
+
+    def _scrubbed(self, entry: LogEntry) -> Any:  # noqa: ANN401 - JSON-like
+        """The entry's inputs after the scrubber; a note if it failed (fail closed)."""
+        if self._scrub is None:
+            return entry.inputs
+        try:
+            return self._scrub(entry.tenant_id, entry.inputs)
+        except Exception:
+            self.stats.unscrubbed += 1
+            log.warning(
+                "serving.prediction_log.unscrubbed",
+                tenant_id=entry.tenant_id,
+                model=entry.model,
+                exc_info=True,
+            )
+            return {"unscrubbed": "inputs withheld: the privacy scrubber failed"}
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the drain thread after writing what is queued."""

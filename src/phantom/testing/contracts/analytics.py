@@ -4,7 +4,9 @@ Subclass :class:`AnalyticsStoreContract` in a test module (its name must start
 with ``Test``) and provide a ``store`` fixture: a fresh, empty store under test,
 closed by the fixture afterwards. The read-side tests (``max_points``, latest
 values, summaries) come from
-:class:`~phantom.testing.contracts.analytics_queries.MetricQueriesContract`.
+:class:`~phantom.testing.contracts.analytics_queries.MetricQueriesContract`, the
+prediction log's from
+:class:`~phantom.testing.contracts.analytics_predictions.PredictionQueriesContract`.
 
 Durability across a killed process and engine specifics (files, schema) belong to
 the adapter's own tests.
@@ -22,9 +24,11 @@ from phantom.kernel.analytics import (
     AnalyticsStore,
     MetricHistory,
     MetricPoint,
-    PredictionRecord,
 )
 from phantom.kernel.errors import InvalidInput, Unavailable
+from phantom.testing.contracts.analytics_predictions import (
+    PredictionQueriesContract,
+)
 from phantom.testing.contracts.analytics_queries import (
     INF,
     NAN,
@@ -92,7 +96,7 @@ def _run_threads(count: int, work: Callable[[int], None]) -> list[BaseException]
     return errors
 
 
-class AnalyticsStoreContract(MetricQueriesContract):
+class AnalyticsStoreContract(MetricQueriesContract, PredictionQueriesContract):
     """Behaviour every analytics store adapter must show (see the module docs)."""
 
     # -- round trip --------------------------------------------------------------
@@ -331,35 +335,6 @@ class AnalyticsStoreContract(MetricQueriesContract):
 
     # -- lifecycle ---------------------------------------------------------------
 
-    def test_predictions_round_trip_newest_first_per_tenant_and_model(
-        self, store: AnalyticsStore
-    ) -> None:
-        records = [
-            prediction("t1", f"p{i}", "churn", timestamp_us=1_000 + i) for i in range(5)
-        ]
-        records.append(prediction("t2", "other", "churn", timestamp_us=9_999))
-        records.append(prediction("t1", "else", "fraud", timestamp_us=9_999))
-        assert store.append_predictions(records) == len(records)
-        found = store.recent_predictions("t1", "churn", limit=3)
-        assert [r.prediction_id for r in found] == ["p4", "p3", "p2"]
-        assert found[0] == records[4]
-        assert [r.prediction_id for r in store.recent_predictions("t2", "churn")] == [
-            "other"
-        ]
-        assert store.recent_predictions("t3", "churn") == []
-
-    def test_a_bad_prediction_record_is_refused_and_nothing_is_written(
-        self, store: AnalyticsStore
-    ) -> None:
-        good = prediction("t1", "p1", "churn")
-        bad = good._replace(route="sideways")
-        with pytest.raises(InvalidInput) as caught:
-            store.append_predictions([good, bad])
-        assert "route" in str(caught.value.extra)
-        with pytest.raises(InvalidInput):
-            store.append_predictions([good._replace(rows=0)])
-        assert store.recent_predictions("t1", "churn") == []
-
     def test_ping_succeeds_on_a_live_store(self, store: AnalyticsStore) -> None:
         store.ping()
 
@@ -378,25 +353,10 @@ class AnalyticsStoreContract(MetricQueriesContract):
             lambda: store.latest_metrics("t1", []),
             lambda: store.metric_summary("t1", ["r1"]),
             lambda: store.delete_run("t1", "r1"),
+            lambda: store.recent_predictions("t1", "churn"),
+            lambda: store.labelled_predictions("t1", "churn"),
+            lambda: store.serving_stats("t1"),
         ]
         for call in calls:
             with pytest.raises(Unavailable):
                 call()
-
-
-def prediction(
-    tenant_id: str, prediction_id: str, model: str, *, timestamp_us: int = 1_000
-) -> PredictionRecord:
-    """A logged prediction of ``model`` version 1 (for the contract's tests)."""
-    return PredictionRecord(
-        tenant_id=tenant_id,
-        prediction_id=prediction_id,
-        model=model,
-        version=1,
-        route="primary",
-        timestamp_us=timestamp_us,
-        latency_us=250,
-        rows=1,
-        inputs='[{"x": 1.5}]',
-        outputs='{"predictions": [1]}',
-    )

@@ -21,7 +21,13 @@ from sqlalchemy import and_, delete, insert, or_, select
 
 from phantom.kernel.analytics import AnalyticsStore, MetricHistory, MetricPoint
 from phantom.kernel.analytics.checks import check_points
-from phantom.kernel.analytics.port import MetricStats, PredictionRecord
+from phantom.kernel.analytics.port import (
+    FeedbackRecord,
+    LabelledPrediction,
+    MetricStats,
+    PredictionRecord,
+    ServingStats,
+)
 from phantom.kernel.db.engine import Database
 from phantom.kernel.db.tenant import tenant_transaction
 from phantom.kernel.errors import InvalidInput, Unavailable
@@ -104,11 +110,50 @@ class SpooledMetrics:
         del records
         raise Unavailable(_PREDICTIONS)
 
-    def recent_predictions(
-        self, tenant_id: str, model: str, *, limit: int = 100
+    def recent_predictions(  # noqa: PLR0913 - the port's keyword filters
+        self,
+        tenant_id: str,
+        model: str,
+        *,
+        limit: int = 100,
+        version: int | None = None,
+        since_us: int | None = None,
+        until_us: int | None = None,
+        status: str | None = None,
     ) -> list[PredictionRecord]:
         """Not served here (see the module docstring)."""
-        del tenant_id, model, limit
+        del tenant_id, model, limit, version, since_us, until_us, status
+        raise Unavailable(_READS)
+
+    def append_feedback(self, records: Sequence[FeedbackRecord]) -> int:
+        """Not served here: only the API server records feedback."""
+        del records
+        raise Unavailable(_PREDICTIONS)
+
+    def labelled_predictions(  # noqa: PLR0913 - the port's keyword filters
+        self,
+        tenant_id: str,
+        model: str,
+        *,
+        version: int | None = None,
+        since_us: int | None = None,
+        until_us: int | None = None,
+        limit: int = 1,
+    ) -> list[LabelledPrediction]:
+        """Not served here (see the module docstring)."""
+        del tenant_id, model, version, since_us, until_us, limit
+        raise Unavailable(_READS)
+
+    def serving_stats(
+        self,
+        tenant_id: str,
+        *,
+        model: str | None = None,
+        since_us: int | None = None,
+        until_us: int | None = None,
+    ) -> list[ServingStats]:
+        """Not served here (see the module docstring)."""
+        del tenant_id, model, since_us, until_us
         raise Unavailable(_READS)
 
     def ping(self) -> None:
