@@ -1,0 +1,3 @@
+"""Monitoring: reference profiles, drift reports and performance from feedback."""
+
+__all__: list[str] = []
