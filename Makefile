@@ -37,8 +37,8 @@ types: $(VENV)/.installed-dev
 imports: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
 
-pytest: $(VENV)/.installed-dev
-	$(BIN)/pytest
+pytest: $(VENV)/.installed-dev  ## one worker per core; a module's tests share a worker
+	$(BIN)/pytest -n auto --dist loadfile
 
 test: lint types imports pytest  ## install dev deps and run lint, types and the whole test suite
 
@@ -48,6 +48,8 @@ bench: $(VENV)/.installed-bench  ## run the benchmarks, write bench/results/*.js
 	$(BIN)/python -m bench.auth  # its end-to-end half needs wrk (apt-get install wrk)
 	$(BIN)/python -m bench.tracking
 	$(BIN)/python -m bench.serving  # needs wrk too; MLflow in bench/.venvs/
+	$(BIN)/python -m bench.drift  # Evidently in bench/.venvs/
+	$(BIN)/python -m bench.privacy  # Presidio in bench/.venvs/
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

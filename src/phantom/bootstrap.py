@@ -37,7 +37,13 @@ from phantom.kernel.events.inbox import Consumer
 from phantom.kernel.events.relay import OutboxRelay
 from phantom.kernel.events.sql import SqlEventStore
 from phantom.kernel.module import Module
+from phantom.kernel.secrets import decode_secret, load_or_create_secret
 from phantom.kernel.settings import Settings
+from phantom.privacy.adapters.sql import SqlPrivacyStore
+from phantom.privacy.keys import KEY_BYTES, MASTER_KEY_FILE, KeyRing
+from phantom.privacy.module import privacy_module
+from phantom.privacy.ner import ner_status
+from phantom.privacy.service import PrivacyService
 from phantom.registry.adapters.sql import SqlRegistryStore
 from phantom.registry.module import registry_module
 from phantom.registry.service import (
@@ -62,7 +68,7 @@ from phantom.tenancy.domain.tokens import (
     TokenVerifier,
     issue_token,
 )
-from phantom.tenancy.key_material import TenancySecrets, decode_secret
+from phantom.tenancy.key_material import TenancySecrets
 from phantom.tenancy.module import tenancy_module
 from phantom.tenancy.service import TenancyService
 from phantom.training.adapters.metric_spool import SpooledMetrics, drain_metric_spool
@@ -105,6 +111,7 @@ def known_modules() -> dict[str, Module]:
         "training": training_module(),
         "registry": registry_module(),
         "serving": serving_module(),
+        "privacy": privacy_module(),
     }
 
 
@@ -178,6 +185,8 @@ class Container:
     serving: ServingService | None = None
     """Online predictions; ``None`` without the serving and registry contexts."""
     deployments: DeploySaga | None = None
+    privacy: PrivacyService | None = None
+    """PII detection and anonymization; ``None`` without the privacy context."""
     """The deploy saga; with the serving service."""
     _analytics: AnalyticsStore | None = field(default=None, repr=False)
     _analytics_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -334,8 +343,25 @@ def build(
                 max_attempts=settings.max_delivery_attempts,
                 clock=the_clock,
             )
+    _wire_services(container)
+    for module in chosen.values():
+        if module.bind is not None:
+            module.bind(container)
+    log.debug("bootstrap.built", contexts=sorted(chosen))
+    return container
+
+
+def _wire_services(container: Container) -> None:
+    """Build each deployed context's services, in dependency order."""
+    databases, settings = container.databases, container.settings
     if "tenancy" in databases:
         container.tenancy = tenancy_service(container)
+    if "privacy" in databases:  # first: serving's log and the audit scrub with it
+        container.privacy = privacy_service(container)
+        if settings.scrub_audit_details and isinstance(
+            container.audit, SqlAuditRecorder
+        ):
+            container.audit.scrub = container.privacy.scrub_record
     if "registry" in databases:
         container.registry = registry_service(container)
     if "serving" in databases and container.registry is not None:
@@ -343,11 +369,6 @@ def build(
     if "training" in databases:  # after serving: batch jobs score with it
         container.training = training_service(container)
         container.jobs = job_service(container)
-    for module in chosen.values():
-        if module.bind is not None:
-            module.bind(container)
-    log.debug("bootstrap.built", contexts=sorted(chosen))
-    return container
 
 
 def training_service(container: Container) -> TrainingService:
@@ -392,6 +413,36 @@ def job_service(container: Container) -> JobService:
     )
 
 
+def privacy_service(container: Container) -> PrivacyService:
+    """The privacy service: its tables, and tenant keys under the master key.
+
+    The master key comes from ``settings.privacy_master_key``, else from (or is
+    created in) ``settings.home / "keys" / "privacy-master-key"``.
+
+    Raises:
+        NotFound: the container has no privacy database.
+        ConfigError: the master key is malformed, short, or its file too readable.
+    """
+    settings = container.settings
+    given = settings.privacy_master_key
+    master = (
+        decode_secret("privacy master key", given.get_secret_value(), KEY_BYTES)
+        if given is not None
+        else load_or_create_secret(
+            settings.home / "keys" / MASTER_KEY_FILE, "privacy master key"
+        )
+    )
+    store = SqlPrivacyStore(
+        container.database("privacy"), container.stores["privacy"], container.clock
+    )
+    return PrivacyService(
+        store=store,
+        keyring=KeyRing(master, store),
+        clock=container.clock,
+        ner=ner_status(),
+    )
+
+
 def registry_service(container: Container) -> RegistryService:
     """The registry service on ``container``'s registry database and stores.
 
@@ -433,6 +484,9 @@ def serving_services(container: Container) -> tuple[ServingService, DeploySaga]:
             container.analytics,
             capacity=settings.prediction_log_capacity,
             sample_rate=settings.prediction_log_sample_rate,
+            scrub=container.privacy.scrub_record
+            if container.privacy is not None and settings.scrub_prediction_log
+            else None,
         ),
     )
     saga = DeploySaga(

@@ -284,3 +284,36 @@ def test_a_checkpoint_failure_is_logged_and_retried(recorder, db, monkeypatch) -
     ]
     monkeypatch.setattr(SqlAuditLog, "checkpoint", real)
     assert [c.tenant_id for c in recorder.checkpoint_all()] == [A]
+
+
+def test_details_are_scrubbed_before_they_are_chained(recorder) -> None:
+    calls: list[str] = []
+
+    def scrub(tenant_id: str, details: dict[str, object]) -> dict[str, object]:
+        calls.append(tenant_id)
+        return {
+            k: str(v).replace("ada@example.com", "<EMAIL>") for k, v in details.items()
+        }
+
+    recorder.scrub = scrub
+    decision = DENIED.model_copy(update={"details": {"reason": "ada@example.com"}})
+    recorder.record(A, decision)
+    (entry,) = queries(recorder).search(A, AuditSearch()).entries
+    assert entry.details == {"reason": "<EMAIL>"}
+    assert calls == [A]
+    assert queries(recorder).verify(A).intact
+
+
+def test_a_failing_scrubber_withholds_the_details_but_keeps_the_entry(
+    recorder,
+) -> None:
+    def scrub(tenant_id: str, details: dict[str, object]) -> dict[str, object]:
+        raise RuntimeError("no privacy database")
+
+    recorder.scrub = scrub
+    decision = DENIED.model_copy(update={"details": {"reason": "ada@example.com"}})
+    recorder.record(A, decision)
+    (entry,) = queries(recorder).search(A, AuditSearch()).entries
+    assert "ada@example.com" not in str(entry.details)
+    assert "withheld" in entry.details
+    assert recorder.failures == 0

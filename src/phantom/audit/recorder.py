@@ -22,7 +22,9 @@ Every method is thread-safe and blocking: call them from a worker thread
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any, Final
 
 import structlog
 from sqlalchemy import Connection
@@ -49,8 +51,14 @@ __all__ = ["SqlAuditRecorder", "decision_draft"]
 log = structlog.get_logger(__name__)
 
 
-def decision_draft(decision: AuditDecision, at: datetime) -> EntryDraft:
+def decision_draft(
+    decision: AuditDecision,
+    at: datetime,
+    details: Mapping[str, object] | None = None,
+) -> EntryDraft:
     """The entry of ``decision`` at ``at``; outside strings are clipped to fit.
+
+    ``details`` replaces the decision's own (scrubbed details, say).
 
     An empty actor kind or via (an anonymous caller) is recorded as ``anonymous``
     and ``none``.
@@ -71,8 +79,11 @@ def decision_draft(decision: AuditDecision, at: datetime) -> EntryDraft:
             clip("resource type", resource.type or "unknown"),
             None if resource.id is None else clip("resource id", resource.id),
         ),
-        details=decision.details,
+        details=decision.details if details is None else details,
     )
+
+
+_WITHHELD: Final = {"withheld": "details withheld: the privacy scrubber failed"}
 
 
 def _reason(exc: BaseException) -> str:
@@ -90,6 +101,9 @@ class SqlAuditRecorder:
         keys: the checkpoint signing key.
         clock: the time source of entries and checkpoints.
         counter: the usage counter (a new one by default).
+        scrub: ``scrub(tenant_id, details)`` → the details with personal data
+            anonymized (the privacy context's scrubber); when it fails, the
+            entry is kept with its details withheld.
     """
 
     def __init__(
@@ -99,8 +113,10 @@ class SqlAuditRecorder:
         *,
         clock: Clock | None = None,
         counter: UsageCounter | None = None,
+        scrub: Callable[[str, Any], Any] | None = None,
     ) -> None:
         self.db = db
+        self.scrub = scrub
         self.keys = keys
         self.log = SqlAuditLog(db.dialect, db.schema)
         self.counter = counter or UsageCounter()
@@ -120,7 +136,9 @@ class SqlAuditRecorder:
         """
         tenant = tenant_id or PLATFORM_TENANT
         try:
-            draft = decision_draft(decision, self._clock.now())
+            draft = decision_draft(
+                decision, self._clock.now(), self._scrubbed(tenant, decision)
+            )
             with tenant_transaction(self.db, tenant, write=True) as conn:
                 self.log.append(conn, tenant, [draft])
         except Exception as exc:  # noqa: BLE001 - the documented policy: log, go on
@@ -133,6 +151,19 @@ class SqlAuditRecorder:
                 result=decision.result,
                 error=_reason(exc),
             )
+
+    def _scrubbed(
+        self, tenant: str, decision: AuditDecision
+    ) -> Mapping[str, object] | None:
+        """The decision's details after the scrubber (``None``: unchanged)."""
+        if self.scrub is None or not decision.details:
+            return None
+        try:
+            scrubbed = self.scrub(tenant, dict(decision.details))
+        except Exception:  # noqa: BLE001 - fail closed: keep the entry, not the text
+            log.warning("audit.scrub_failed", tenant_id=tenant, action=decision.action)
+            return _WITHHELD
+        return scrubbed if isinstance(scrubbed, dict) else _WITHHELD
 
     def count(
         self, tenant_id: str, key_id: str, action: str, result: Result = "allowed"

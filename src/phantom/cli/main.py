@@ -53,6 +53,7 @@ from phantom.cli.deployments import deploy, deployments_app
 from phantom.cli.keys import keys_app
 from phantom.cli.models import models_app
 from phantom.cli.predict import predict
+from phantom.cli.privacy import privacy_app
 from phantom.cli.quickstart import quickstart
 from phantom.cli.tenancy import create_first_tenant, has_tenants, tenants_app
 from phantom.cli.training import datasets_app, login, runs_app, train_app
@@ -96,6 +97,7 @@ app.command()(deploy)
 app.add_typer(deployments_app, name="deployments")
 app.command()(predict)
 app.add_typer(batch_app, name="batch")
+app.add_typer(privacy_app, name="privacy")
 app.command()(quickstart)
 
 HostOption = Annotated[

@@ -106,6 +106,13 @@ POLICY: Final[Mapping[RouteKey, Rule]] = MappingProxyType(
         ("DELETE", "/v1/keys/{key_id}"): needs(_P.KEYS_WRITE),
         ("GET", "/v1/tenants"): needs(_P.PLATFORM_ADMIN),
         ("POST", "/v1/tenants"): needs(_P.PLATFORM_ADMIN, idempotent=True),
+        # privacy
+        ("GET", "/v1/privacy/status"): needs(_P.PRIVACY_READ),
+        ("GET", "/v1/privacy/policy"): needs(_P.PRIVACY_READ),
+        ("PUT", "/v1/privacy/policy"): needs(_P.PRIVACY_WRITE),
+        ("POST", "/v1/privacy/analyze"): needs(_P.PRIVACY_READ),
+        ("POST", "/v1/privacy/anonymize"): needs(_P.PRIVACY_READ),
+        ("POST", "/v1/privacy/reveal"): needs(_P.PRIVACY_REVEAL),
         # audit
         ("GET", "/v1/audit"): needs(_P.AUDIT_READ),
         ("GET", "/v1/audit/verify"): needs(_P.AUDIT_READ),

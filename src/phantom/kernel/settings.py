@@ -96,6 +96,13 @@ class Settings(BaseSettings):
             ``Idempotency-Key`` is kept for replay.
         audit_denials_per_second: denials recorded one by one per tenant and
             second; more in the same second are counted instead (ADR 0011).
+        privacy_master_key: wraps each tenant's privacy data key (URL-safe
+            base64, 32+ bytes); ``None`` reads or creates ``home/keys``. Every
+            server of a deployment must share it (ADR 0020).
+        scrub_prediction_log: anonymize prediction inputs by the tenant's privacy
+            policy before they are logged (on by default).
+        scrub_audit_details: anonymize free-text details of audit entries the
+            same way (on by default).
     """
 
     model_config = SettingsConfigDict(
@@ -143,6 +150,7 @@ class Settings(BaseSettings):
             "training",
             "registry",
             "serving",
+            "privacy",
         ]
     )
     api_key_pepper: SecretStr | None = None
@@ -156,6 +164,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     idempotency_ttl_s: int = Field(default=86_400, ge=1)
     audit_denials_per_second: int = Field(default=20, ge=1)
+    privacy_master_key: SecretStr | None = None
+    scrub_prediction_log: bool = True
+    scrub_audit_details: bool = True
 
     @field_validator("contexts")
     @classmethod

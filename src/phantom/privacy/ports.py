@@ -1,57 +1,72 @@
-"""What the privacy context needs from outside its domain, as protocols.
+"""What the privacy service needs from storage, as protocols.
 
-:class:`PseudonymVault` keeps the ``token -> value`` pairs that
-:class:`phantom.privacy.domain.Pseudonymize` hands back, so that a caller with
-the right permission can reverse a pseudonym later. The domain never stores or
-looks up anything itself.
+:class:`WrappedKeys` keeps each tenant's data key, wrapped by the master key
+(:mod:`phantom.privacy.keys`); :class:`PseudonymVault` keeps the sealed values of
+pseudonym tokens so that a caller holding ``privacy:reveal`` can reverse them.
+Values reach the vault already encrypted: no adapter ever sees personal data in
+the clear. :class:`~phantom.privacy.adapters.sql.SqlPrivacyStore` implements both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from phantom.kernel.context import TenantId
+__all__ = ["PseudonymVault", "SealedPseudonym", "WrappedKeys"]
 
-__all__ = ["PseudonymVault"]
+
+@dataclass(frozen=True, slots=True)
+class SealedPseudonym:
+    """A vault row: the token, its entity type and the sealed value."""
+
+    token: str
+    entity: str
+    sealed: str
+
+
+class WrappedKeys(Protocol):
+    """Stores each tenant's wrapped data key.
+
+    Contract: ``find_wrapped`` returns what ``add_wrapped`` stored; ``add_wrapped``
+    stores its key unless the tenant already has one and returns the one stored,
+    so two processes creating a key at once agree on the first. Deleting a
+    tenant's row crypto-shreds its vault.
+    """
+
+    def find_wrapped(self, tenant_id: str) -> bytes | None:
+        """The tenant's wrapped data key, if it has one."""
+        ...
+
+    def add_wrapped(self, tenant_id: str, wrapped: bytes) -> bytes:
+        """Store ``wrapped`` unless a key exists; the stored one either way."""
+        ...
 
 
 class PseudonymVault(Protocol):
-    """Stores pseudonym tokens and the values they stand for, per tenant.
+    """Stores sealed pseudonym values per tenant.
 
-    Contract, which every adapter's contract tests check:
+    Contract:
 
-    * **Encrypted at rest.** Values are personal data: an adapter encrypts them
-      (with a key per tenant, so erasing the key crypto-shreds the tenant's
-      pseudonyms) and never logs them.
-    * **Tenant isolation.** A token put for one tenant is never returned for
+    * **Tenant isolation.** A token stored for one tenant is never returned for
       another, even when the token strings are equal.
-    * **Idempotent put.** Putting the same ``(tenant, token, value)`` again is a
-      no-op. Putting a *different* value under an existing token raises
-      :class:`phantom.kernel.errors.Conflict` and leaves the stored value as it
-      was (a token collision: the policy should use longer tokens).
-    * **Durable once returned.** When ``put`` returns, a later ``get`` from any
-      process sees the pair.
-    * **Concurrency.** Concurrent puts of the same pair all succeed; of
-      different values under one token, exactly one wins and the others raise
-      ``Conflict``.
-    * **Errors.** Backend failures surface as
-      :class:`phantom.kernel.errors.Unavailable`; nothing else escapes.
+    * **First writer wins.** ``add_pseudonyms`` inserts the rows whose token is
+      new to the tenant and leaves stored ones as they are; it returns every
+      stored row of the tokens given, so the caller can tell a repeat (the same
+      value) from a collision (another value under the token).
+    * **Durable once returned**, visible to every process.
+    * **Errors.** Backend failures raise
+      :class:`~phantom.kernel.errors.Unavailable`.
     """
 
-    def put(self, tenant: TenantId, token: str, value: str) -> None:
-        """Remember that ``token`` stands for ``value`` in ``tenant``.
+    def find_pseudonyms(
+        self, tenant_id: str, tokens: Iterable[str]
+    ) -> dict[str, SealedPseudonym]:
+        """The stored rows of ``tokens`` (unknown tokens are absent)."""
+        ...
 
-        Raises:
-            Conflict: ``token`` already stands for another value in ``tenant``.
-            Unavailable: the backing store cannot be reached.
-        """
-
-    def get(self, tenant: TenantId, token: str) -> str | None:
-        """The value ``token`` stands for in ``tenant``, or ``None`` if unknown.
-
-        Permission to reverse pseudonyms is checked by the caller, before this
-        is called; the vault itself does not check permissions.
-
-        Raises:
-            Unavailable: the backing store cannot be reached.
-        """
+    def add_pseudonyms(
+        self, tenant_id: str, rows: Sequence[SealedPseudonym]
+    ) -> dict[str, SealedPseudonym]:
+        """Insert the new rows; every stored row of those tokens."""
+        ...

@@ -26,7 +26,7 @@ SECRET = encode_secret(b"s" * 32)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def test_tenancy_audit_training_registry_and_serving_are_default_contexts(
+def test_the_shipped_contexts_are_all_default_contexts(
     tmp_path: Path,
 ) -> None:
     container = build(Settings(home=tmp_path))
@@ -38,13 +38,16 @@ def test_tenancy_audit_training_registry_and_serving_are_default_contexts(
             "training",
             "registry",
             "serving",
+            "privacy",
         }
         assert container.serving is not None
+        assert container.privacy is not None
         assert container.deployments is not None
         assert container.tenancy is not None
         assert container.training is not None
         assert container.registry is not None
         assert isinstance(container.audit, SqlAuditRecorder)
+        assert container.audit.scrub is not None  # audit details are scrubbed
         assert not (tmp_path / "analytics.duckdb").exists()  # opened on first use
     finally:
         container.close()

@@ -58,6 +58,8 @@ class Permission(StrEnum):
     AGENTS_READ = "agents:read"
     AGENTS_WRITE = "agents:write"
     AUDIT_READ = "audit:read"
+    PRIVACY_READ = "privacy:read"
+    PRIVACY_WRITE = "privacy:write"
     PRIVACY_REVEAL = "privacy:reveal"
     PLATFORM_ADMIN = "platform:admin"
 
@@ -89,6 +91,7 @@ _VIEW: Final = frozenset(
         _P.STREAMS_READ,
         _P.MEMORY_READ,
         _P.AGENTS_READ,
+        _P.PRIVACY_READ,
     }
 )
 _BUILD: Final = _VIEW | {
