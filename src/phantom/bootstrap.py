@@ -39,6 +39,10 @@ from phantom.kernel.events.sql import SqlEventStore
 from phantom.kernel.module import Module
 from phantom.kernel.secrets import decode_secret, load_or_create_secret
 from phantom.kernel.settings import Settings
+from phantom.monitoring.adapters.sql import SqlMonitoringStore
+from phantom.monitoring.feedback import FeedbackService
+from phantom.monitoring.module import monitoring_module
+from phantom.monitoring.service import MonitoringService
 from phantom.privacy.adapters.sql import SqlPrivacyStore
 from phantom.privacy.keys import KEY_BYTES, MASTER_KEY_FILE, KeyRing
 from phantom.privacy.module import privacy_module
@@ -74,6 +78,7 @@ from phantom.tenancy.service import TenancyService
 from phantom.training.adapters.metric_spool import SpooledMetrics, drain_metric_spool
 from phantom.training.adapters.sql import SqlTrainingStore
 from phantom.training.batch import BatchScorer, Scores
+from phantom.training.dataset_columns import DatasetColumnReader
 from phantom.training.job_service import JobService
 from phantom.training.module import training_module
 from phantom.training.service import TrainingLimits, TrainingService
@@ -112,6 +117,7 @@ def known_modules() -> dict[str, Module]:
         "registry": registry_module(),
         "serving": serving_module(),
         "privacy": privacy_module(),
+        "monitoring": monitoring_module(),
     }
 
 
@@ -187,6 +193,10 @@ class Container:
     deployments: DeploySaga | None = None
     privacy: PrivacyService | None = None
     """PII detection and anonymization; ``None`` without the privacy context."""
+    monitoring: MonitoringService | None = None
+    """Drift; ``None`` without the monitoring and registry contexts."""
+    feedback: FeedbackService | None = None
+    """Labels, performance and serving analytics; with the monitoring service."""
     """The deploy saga; with the serving service."""
     _analytics: AnalyticsStore | None = field(default=None, repr=False)
     _analytics_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -369,6 +379,50 @@ def _wire_services(container: Container) -> None:
     if "training" in databases:  # after serving: batch jobs score with it
         container.training = training_service(container)
         container.jobs = job_service(container)
+    if "monitoring" in databases and container.registry is not None:
+        container.monitoring, container.feedback = monitoring_services(container)
+
+
+def monitoring_services(
+    container: Container,
+) -> tuple[MonitoringService, FeedbackService]:
+    """Drift over the registry, the training datasets and serving's scorer.
+
+    Raises:
+        ConfigError: the container has no registry service.
+    """
+    if container.registry is None:
+        msg = "monitoring needs the registry context"
+        raise ConfigError(msg)
+    training, serving = container.training, container.serving
+    monitoring = MonitoringService(
+        store=SqlMonitoringStore(
+            container.database("monitoring"), container.stores["monitoring"]
+        ),
+        analytics=container.analytics,
+        artifacts=container.artifacts,
+        models=container.registry,
+        clock=container.clock,
+        datasets=None
+        if training is None
+        else DatasetColumnReader(training.store, container.artifacts),
+        scorer=None if serving is None else partial(_score_rows, serving),
+    )
+    feedback = FeedbackService(
+        analytics=container.analytics, models=container.registry, clock=container.clock
+    )
+    return monitoring, feedback
+
+
+def _score_rows(
+    serving: ServingService,
+    tenant_id: str,
+    model: str,
+    version: int,
+    rows: list[list[object]],
+) -> Scores:
+    """Predictions (and probabilities) of ``rows`` by a version, for monitoring."""
+    return _batch_scorer(serving, tenant_id, model, version).score(rows)
 
 
 def training_service(container: Container) -> TrainingService:

@@ -77,6 +77,7 @@ def test_readyz_is_ready_when_every_dependency_answers(app: FastAPI) -> None:
             "database:registry": "ok",
             "database:serving": "ok",
             "database:privacy": "ok",
+            "database:monitoring": "ok",
             "database:notes": "ok",
             "bus": "ok",
             "cache": "ok",

@@ -26,6 +26,7 @@ STEPS = (
     "Register best model",
     "Deploy",
     "Predict (1,000 requests)",
+    "Drift report (shifted traffic)",
     "Verify audit chain",
 )
 
@@ -81,6 +82,12 @@ def test_quickstart_walks_every_step_and_sums_them_up(tmp_path: Path) -> None:
     assert "1,000 requests" in predictions
     assert "p50" in predictions
     assert "p99" in predictions
+    drift = table_row(output, "Drift report (shifted traffic)")
+    assert "500 shifted rows" in drift
+    assert "monthly_spend" in drift
+    assert "tenure_months" in drift
+    assert "Drift of the shifted traffic" in output
+    assert "drifted: tenure_months, monthly_spend" in output
     assert "intact" in table_row(output, "Verify audit chain")
     assert "Total" in output
     # the temporary home is gone

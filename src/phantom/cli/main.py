@@ -52,6 +52,7 @@ from phantom.cli.demo import create_demo_tenant, run_demo
 from phantom.cli.deployments import deploy, deployments_app
 from phantom.cli.keys import keys_app
 from phantom.cli.models import models_app
+from phantom.cli.monitor import monitor_app
 from phantom.cli.predict import predict
 from phantom.cli.privacy import privacy_app
 from phantom.cli.quickstart import quickstart
@@ -98,6 +99,7 @@ app.add_typer(deployments_app, name="deployments")
 app.command()(predict)
 app.add_typer(batch_app, name="batch")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(monitor_app, name="monitor")
 app.command()(quickstart)
 
 HostOption = Annotated[

@@ -14,7 +14,9 @@ on a free loopback port, in this process, then walks the path a user takes:
 5. the job registers its best model in the registry (``register_as``);
 6. deploy that version behind ``production`` (the deploy saga);
 7. send 1,000 predictions, one request each, and measure their latency;
-8. verify the tenant's audit chain.
+8. send 500 customers whose spend and tenure have shifted, and report drift
+   against the training data (the per-feature table is printed at the end);
+9. verify the tenant's audit chain.
 
 Every step after the tenant goes through the SDK, so over the real HTTP API, with
 the owner's API key. A table sums up each step's result and seconds. Any failed
@@ -32,6 +34,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
@@ -51,6 +54,7 @@ from phantom.cli.admin import (
     migrate_all,
 )
 from phantom.cli.demo import TARGET, churn_csv, churn_rows, features_of
+from phantom.cli.monitor import print_drift
 from phantom.cli.tenancy import create_first_tenant, tenancy_of
 from phantom.gateway import create_app
 from phantom.kernel.errors import PhantomError
@@ -68,6 +72,7 @@ DATASET: Final = "churn"
 MODEL: Final = "churn-model"
 TRAINING_ROWS: Final = 2_000
 PREDICTIONS: Final = 1_000
+SHIFTED_PREDICTIONS: Final = 500
 N_TRIALS: Final = 10
 QUICKSTART_SPEC: Final[dict[str, Any]] = {
     "name": "quickstart-churn",
@@ -389,6 +394,37 @@ def _predict(client: Client) -> tuple[None, str]:
     return None, summary
 
 
+def _drift(client: Client) -> tuple[dict[str, Any], str]:
+    """Shifted traffic, then a recorded drift report over it."""
+    since = datetime.now(UTC)
+    rows = churn_rows(SHIFTED_PREDICTIONS, seed=2)
+    for row in rows:  # richer, newer customers than the model was trained on
+        row["monthly_spend"] = round(float(row["monthly_spend"]) * 1.6, 2)
+        row["tenure_months"] = max(1, int(row["tenure_months"]) // 3)
+    for start in range(0, len(rows), 100):
+        batch = [features_of(row) for row in rows[start : start + 100]]
+        client.models.predict(MODEL, batch)
+    found = _await_drift(client, since)
+    body = found["report"]
+    drifted = ", ".join(body["drifted_features"]) or "none"
+    summary = (
+        f"{body['current_rows']} shifted rows vs {found['reference_rows']:,} training "
+        f"rows: drifted {drifted}"
+    )
+    return found, summary
+
+
+def _await_drift(client: Client, since: datetime) -> dict[str, Any]:
+    """The recorded report once the prediction log has the shifted rows."""
+    deadline = time.monotonic() + 10.0
+    while True:
+        found = client.monitoring.drift(MODEL, since=since, record=True)
+        enough = found["report"]["current_rows"] >= SHIFTED_PREDICTIONS
+        if enough or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
 def _verify_audit(client: Client) -> tuple[None, str]:
     verdict = _object(client.get("/v1/audit/verify"))
     if not verdict.get("intact"):
@@ -411,8 +447,8 @@ def _object(value: object) -> dict[str, Any]:
 # -- the command -----------------------------------------------------------------
 
 
-def _walk(steps: _Steps, state: CliState, home: Path) -> str:
-    """Every step, in order; the owner's API key."""
+def _walk(steps: _Steps, state: CliState, home: Path) -> tuple[str, dict[str, Any]]:
+    """Every step, in order; the owner's API key and the drift report."""
     sock = _loopback_socket()  # the server listens on it, and closes it
     try:
         settings = _embedded_settings(home, sock.getsockname()[1])
@@ -449,10 +485,11 @@ def _walk(steps: _Steps, state: CliState, home: Path) -> str:
             )
             steps.run("Deploy", lambda: _deploy(client, version))
             steps.run(f"Predict ({PREDICTIONS:,} requests)", lambda: _predict(client))
+            drift = steps.run("Drift report (shifted traffic)", lambda: _drift(client))
             steps.run("Verify audit chain", lambda: _verify_audit(client))
     finally:
         _stop(server)
-    return key
+    return key, drift
 
 
 @reports_errors
@@ -467,7 +504,8 @@ def quickstart(
     """Run the whole platform once, end to end, against a throwaway server.
 
     Tenant, dataset, a 10-trial training job, the best model registered and
-    deployed, 1,000 predictions and the audit chain verified; then a summary.
+    deployed, 1,000 predictions, a drift report on shifted traffic and the audit
+    chain verified; then a summary.
     """
     console = Console()
     steps = _Steps(console)
@@ -475,12 +513,14 @@ def quickstart(
     started = time.perf_counter()
     with _home(keep=keep) as home:
         try:
-            key = _walk(steps, CliState.of(ctx), home)
+            key, drift = _walk(steps, CliState.of(ctx), home)
         except StepFailedError as exc:
             console.print(steps.table(time.perf_counter() - started))
             typer.echo(f"error: quickstart failed at {exc}", err=True)
             raise typer.Exit(_EXIT_FAILED) from None
         console.print(steps.table(time.perf_counter() - started))
+        console.print("[bold]Drift of the shifted traffic[/] (phantom monitor report):")
+        print_drift(drift)
         if keep:
             console.print(f"Kept the home at {home}; serve it again with:")
             typer.echo(f"PHANTOM_HOME={home} phantom up")

@@ -211,6 +211,11 @@ def _lifespan(
             if container.deployments is not None:
                 # Sagas a crash left running: finish or compensate them first.
                 await asyncio.to_thread(container.deployments.resume_incomplete)
+            for module in container.modules.values():
+                relays.extend(
+                    asyncio.create_task(task(container, stop), name=module.name)
+                    for task in module.tasks
+                )
             workers = _start_workers(container, worker_stop)
             if container.training is not None and container.settings.analytics_writer:
                 relays.append(

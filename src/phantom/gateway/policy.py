@@ -106,6 +106,15 @@ POLICY: Final[Mapping[RouteKey, Rule]] = MappingProxyType(
         ("DELETE", "/v1/keys/{key_id}"): needs(_P.KEYS_WRITE),
         ("GET", "/v1/tenants"): needs(_P.PLATFORM_ADMIN),
         ("POST", "/v1/tenants"): needs(_P.PLATFORM_ADMIN, idempotent=True),
+        # monitoring
+        ("GET", "/v1/models/{name}/drift"): needs(_P.MONITORING_READ),
+        ("POST", "/v1/models/{name}/drift"): needs(_P.MONITORING_WRITE),
+        ("GET", "/v1/models/{name}/drift/history"): needs(_P.MONITORING_READ),
+        ("GET", "/v1/models/{name}/drift/policy"): needs(_P.MONITORING_READ),
+        ("PUT", "/v1/models/{name}/drift/policy"): needs(_P.MONITORING_WRITE),
+        ("POST", "/v1/models/{name}/feedback"): needs(_P.MONITORING_WRITE),
+        ("GET", "/v1/models/{name}/performance"): needs(_P.MONITORING_READ),
+        ("GET", "/v1/monitoring/serving"): needs(_P.MONITORING_READ),
         # privacy
         ("GET", "/v1/privacy/status"): needs(_P.PRIVACY_READ),
         ("GET", "/v1/privacy/policy"): needs(_P.PRIVACY_READ),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,10 @@ from phantom.kernel.events.inbox import Effect
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
-__all__ = ["ConsumerSpec", "Module"]
+__all__ = ["BackgroundTask", "ConsumerSpec", "Module"]
+
+BackgroundTask = Callable[[Any, asyncio.Event], Coroutine[Any, Any, None]]
+"""A module's task: ``task(container, stop)``, returning once ``stop`` is set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,9 @@ class Module:
         hot_path: its routes carry the data plane (predictions): the gateway
             mounts them before the others, so matching a request to a route
             takes a few comparisons instead of one per route of the platform.
+        tasks: background tasks the server runs while it is up, each called
+            as ``task(container, stop)`` and expected to return soon after
+            ``stop`` is set (scheduled drift reports, say).
     """
 
     name: str
@@ -49,3 +56,4 @@ class Module:
     router: Callable[[Any], APIRouter] | None = field(default=None)
     bind: Callable[[Any], None] | None = field(default=None)
     hot_path: bool = False
+    tasks: Sequence[BackgroundTask] = ()

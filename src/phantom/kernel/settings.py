@@ -103,6 +103,8 @@ class Settings(BaseSettings):
             policy before they are logged (on by default).
         scrub_audit_details: anonymize free-text details of audit entries the
             same way (on by default).
+        drift_interval_s: how often the server reports drift on every profiled
+            model version with new traffic (0 turns the schedule off).
     """
 
     model_config = SettingsConfigDict(
@@ -151,6 +153,7 @@ class Settings(BaseSettings):
             "registry",
             "serving",
             "privacy",
+            "monitoring",
         ]
     )
     api_key_pepper: SecretStr | None = None
@@ -167,6 +170,7 @@ class Settings(BaseSettings):
     privacy_master_key: SecretStr | None = None
     scrub_prediction_log: bool = True
     scrub_audit_details: bool = True
+    drift_interval_s: float = Field(default=3600.0, ge=0)
 
     @field_validator("contexts")
     @classmethod

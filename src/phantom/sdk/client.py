@@ -28,6 +28,7 @@ from phantom.sdk.batch import BatchJobs
 from phantom.sdk.config import resolve_config
 from phantom.sdk.datasets import Datasets
 from phantom.sdk.deployments import Deployments
+from phantom.sdk.monitoring import Monitoring
 from phantom.sdk.privacy import Privacy
 from phantom.sdk.registry import Models
 from phantom.sdk.runs import Experiments, Runs
@@ -88,6 +89,7 @@ class Client:
         self.deployments = Deployments(self._transport)
         self.batch_jobs = BatchJobs(self._transport)
         self.privacy = Privacy(self._transport)
+        self.monitoring = Monitoring(self._transport)
 
     def __repr__(self) -> str:
         return f"Client(url={self.url!r})"

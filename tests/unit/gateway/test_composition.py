@@ -39,8 +39,10 @@ def test_the_shipped_contexts_are_all_default_contexts(
             "registry",
             "serving",
             "privacy",
+            "monitoring",
         }
         assert container.serving is not None
+        assert container.monitoring is not None
         assert container.privacy is not None
         assert container.deployments is not None
         assert container.tenancy is not None

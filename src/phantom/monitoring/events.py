@@ -1,0 +1,109 @@
+"""The monitoring context's published events (wire type ``monitoring.<Name>``).
+
+* ``ReferenceProfiled`` (stream ``model-<name>``): a version's reference profile
+  was built (from its training dataset, or from its first logged traffic).
+* ``DriftPolicySet`` (stream ``model-<name>``): the model's drift thresholds.
+* ``DriftReported`` (stream ``model-<name>``): a drift report ran over a window;
+  its summary is projected into the report history.
+* ``DriftDetected`` (stream ``model-<name>``): a report's features crossed their
+  thresholds; names them with their statistics, for alerts and agents.
+
+Schema version 1 for all.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from phantom.kernel.events.envelope import Envelope
+
+__all__ = [
+    "EVENT_TYPES",
+    "DriftDetected",
+    "DriftPolicySet",
+    "DriftReported",
+    "MonitoringEvent",
+    "ReferenceProfiled",
+    "parse_event",
+]
+
+
+class MonitoringEvent(BaseModel):
+    """Base of the monitoring events: frozen, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    NAME: ClassVar[str] = ""
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    @classmethod
+    def event_type(cls) -> str:
+        """The envelope ``type``: ``monitoring.<Name>``."""
+        return f"monitoring.{cls.NAME}"
+
+    def to_data(self) -> dict[str, Any]:
+        """The envelope's JSON ``data``."""
+        return self.model_dump(mode="json")
+
+
+class ReferenceProfiled(MonitoringEvent):
+    """A version's reference profile is stored under ``digest``."""
+
+    NAME: ClassVar[str] = "ReferenceProfiled"
+    model: str
+    version: int
+    digest: str
+    source: Literal["dataset", "traffic"]
+    rows: int
+    features: list[str]
+
+
+class DriftPolicySet(MonitoringEvent):
+    """The model's drift policy is now ``policy`` (``DriftPolicy.to_dict``)."""
+
+    NAME: ClassVar[str] = "DriftPolicySet"
+    model: str
+    policy: dict[str, Any]
+
+
+class DriftReported(MonitoringEvent):
+    """A drift report over ``[since_us, until_us)`` of a version's traffic."""
+
+    NAME: ClassVar[str] = "DriftReported"
+    report_id: str
+    model: str
+    version: int
+    since_us: int
+    until_us: int
+    rows: int
+    dataset_drifted: bool
+    drift_share: float
+    drifted: list[str]
+    report: dict[str, Any]
+
+
+class DriftDetected(MonitoringEvent):
+    """Features (or outputs) of a version crossed their drift thresholds."""
+
+    NAME: ClassVar[str] = "DriftDetected"
+    report_id: str
+    model: str
+    version: int
+    since_us: int
+    until_us: int
+    dataset_drifted: bool
+    columns: list[dict[str, Any]]
+
+
+EVENT_TYPES: dict[str, type[MonitoringEvent]] = {
+    cls.event_type(): cls
+    for cls in (ReferenceProfiled, DriftPolicySet, DriftReported, DriftDetected)
+}
+
+
+def parse_event(envelope: Envelope) -> MonitoringEvent | None:
+    """The typed event in ``envelope``, or ``None`` for another context's."""
+    cls = EVENT_TYPES.get(envelope.type)
+    return None if cls is None else cls.model_validate(envelope.data)

@@ -1,0 +1,67 @@
+"""The monitoring context's module: migrations, projector, routes, the schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Any, Protocol
+
+import structlog
+
+from phantom.kernel.module import Module
+from phantom.monitoring.adapters.sql import MONITORING_MIGRATIONS, project_monitoring
+from phantom.monitoring.http import monitoring_router
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from phantom.monitoring.feedback import FeedbackService
+    from phantom.monitoring.service import MonitoringService
+
+__all__ = ["MonitoringHost", "monitoring_module", "run_drift_schedule"]
+
+log = structlog.get_logger(__name__)
+
+
+class MonitoringHost(Protocol):
+    """What the router and the schedule need from the composition root."""
+
+    monitoring: MonitoringService | None
+    feedback: FeedbackService | None
+
+
+async def run_drift_schedule(host: Any, stop: asyncio.Event) -> None:  # noqa: ANN401 - the container
+    """Every ``drift_interval_s``, report on each profiled version with traffic."""
+    monitoring: MonitoringService | None = host.monitoring
+    interval = float(host.settings.drift_interval_s)
+    if monitoring is None or interval <= 0:
+        return
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        if stop.is_set():
+            return
+        try:
+            done = await asyncio.to_thread(monitoring.run_scheduled)
+        except Exception:  # logged; the next round tries again
+            log.exception("monitoring.schedule.failed")
+            continue
+        log.debug("monitoring.schedule.ran", reports=done)
+
+
+def monitoring_module() -> Module:
+    """The monitoring context's contribution to the running system."""
+
+    def router(host: MonitoringHost) -> APIRouter:
+        if host.monitoring is None or host.feedback is None:
+            msg = "the container was built without the monitoring services"
+            raise RuntimeError(msg)
+        return monitoring_router(host.monitoring, host.feedback)
+
+    return Module(
+        name="monitoring",
+        migrations=MONITORING_MIGRATIONS,
+        projectors=[project_monitoring],
+        router=router,
+        tasks=[run_drift_schedule],
+    )
