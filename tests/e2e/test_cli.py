@@ -89,6 +89,8 @@ def test_admin_migrate_migrates_every_context_and_prints_a_table(
         "training",
         "registry",
         "serving",
+        "privacy",
+        "monitoring",
         "notes",
     )
     for context in contexts:

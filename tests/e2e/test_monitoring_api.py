@@ -293,6 +293,10 @@ def test_a_drift_policy_changes_the_verdicts(monitored: Monitored) -> None:
         json={"numeric": {"statistic": "nope", "threshold": 1}},
     )
     assert_problem(bad, 422)
+    unknown = world.call(
+        "PUT", "/v1/models/credit/drift/policy", key=world.owner_a, json={"bogus": 1}
+    )
+    assert "bogus" in str(assert_problem(unknown, 422))
 
 
 def _events(world: World, event_type: str) -> list[dict[str, Any]]:

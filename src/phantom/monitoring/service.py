@@ -27,7 +27,7 @@ import structlog
 from phantom.kernel.analytics import AnalyticsStore
 from phantom.kernel.artifacts import ArtifactStore
 from phantom.kernel.clock import Clock
-from phantom.kernel.errors import InvalidInput, NotFound
+from phantom.kernel.errors import InvalidField, InvalidInput, NotFound
 from phantom.kernel.events.envelope import new_envelope
 from phantom.kernel.events.sql import to_us
 from phantom.kernel.ids import uuid7
@@ -165,6 +165,9 @@ class MonitoringService:
         """
         require_permission(principal, Permission.MONITORING_WRITE)
         self.models.resolve(principal.tenant_id, model)
+        unknown = sorted(set(document) - set(DEFAULT_POLICY.to_dict()))
+        if unknown:
+            raise InvalidField(unknown[0], "not a field of a drift policy")
         policy = DriftPolicy.from_dict(document)
         event = DriftPolicySet(model=model, policy=policy.to_dict())
         self._append(principal, model, event)
