@@ -51,6 +51,7 @@ __all__ = [
     "machine_info",
     "markdown_table",
     "median",
+    "peer_python",
     "pg_url",
     "postgres_info",
     "quiet_logs",
@@ -233,6 +234,35 @@ class Reporter:
     def done(self, message: str) -> None:
         """End the current step with a one-line result."""
         self.note(f"[{self._step}/{self._total_steps}]   {message}")
+
+
+def peer_python(
+    name: str, version: str, venvs: Path, requirements: Sequence[str]
+) -> Path:
+    """A peer's own virtualenv interpreter (``venvs/name-version``), made once.
+
+    Peers that pin packages below ours (pandas, pyarrow...) cannot share
+    ``.venv``: ``python -m venv`` and ``pip install requirements`` on the first
+    call; a marker file holds the requirements once the install finished, so
+    changing them remakes the virtualenv.
+    """
+    venv = venvs / f"{name}-{version}"
+    python = venv / "bin" / "python"
+    marker = venv / ".installed"
+    wanted = " ".join(requirements) + "\n"
+    if python.is_file() and marker.is_file() and marker.read_text("utf-8") == wanted:
+        return python
+    print(
+        f"creating {venv} with {' '.join(requirements)} (once; a minute or more)",
+        file=sys.stderr,
+        flush=True,
+    )
+    shutil.rmtree(venv, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, *requirements], check=True, timeout=1800)
+    marker.write_text(wanted, encoding="utf-8")
+    return python
 
 
 def pg_url(admin_url: str, database: str) -> str:
