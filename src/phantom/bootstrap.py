@@ -9,6 +9,7 @@ brings the schemas up; the gateway and the CLI are the only callers.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -39,7 +40,10 @@ from phantom.kernel.events.sql import SqlEventStore
 from phantom.kernel.module import Module
 from phantom.kernel.secrets import decode_secret, load_or_create_secret
 from phantom.kernel.settings import Settings
+from phantom.monitoring.adapters.alerts_sql import SqlAlertStore
 from phantom.monitoring.adapters.sql import SqlMonitoringStore
+from phantom.monitoring.alerting.service import AlertService
+from phantom.monitoring.alerting.webhooks import WebhookSender
 from phantom.monitoring.feedback import FeedbackService
 from phantom.monitoring.module import monitoring_module
 from phantom.monitoring.service import MonitoringService
@@ -197,6 +201,8 @@ class Container:
     """Drift; ``None`` without the monitoring and registry contexts."""
     feedback: FeedbackService | None = None
     """Labels, performance and serving analytics; with the monitoring service."""
+    alerts: AlertService | None = None
+    """Alert rules and webhooks; with the monitoring service."""
     """The deploy saga; with the serving service."""
     _analytics: AnalyticsStore | None = field(default=None, repr=False)
     _analytics_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -279,6 +285,8 @@ class Container:
         """
         if self.serving is not None:
             self.serving.close()  # flushes the prediction log first
+        if self.alerts is not None:
+            self.alerts.close()  # webhook deliveries in flight finish first
         for db in self.databases.values():
             db.dispose()
         self.cache.close()
@@ -381,6 +389,7 @@ def _wire_services(container: Container) -> None:
         container.jobs = job_service(container)
     if "monitoring" in databases and container.registry is not None:
         container.monitoring, container.feedback = monitoring_services(container)
+        container.alerts = alert_service(container)
 
 
 def monitoring_services(
@@ -412,6 +421,38 @@ def monitoring_services(
         analytics=container.analytics, models=container.registry, clock=container.clock
     )
     return monitoring, feedback
+
+
+def alert_service(container: Container) -> AlertService:
+    """Alert rules over the monitoring store, signing webhooks with a home key.
+
+    Raises:
+        ConfigError: a ``webhook_allowed_networks`` entry is not a network, or
+            the key file is too readable.
+    """
+    if container.feedback is None:
+        msg = "alerts need the monitoring services"
+        raise ConfigError(msg)
+    settings = container.settings
+    try:
+        allowed = [
+            ipaddress.ip_network(n, strict=False)
+            for n in settings.webhook_allowed_networks
+        ]
+    except ValueError as exc:
+        msg = f"webhook_allowed_networks: {exc}"
+        raise ConfigError(msg) from None
+    db = container.database("monitoring")
+    return AlertService(
+        store=SqlAlertStore(db),
+        reports=SqlMonitoringStore(db, container.stores["monitoring"]),
+        feedback=container.feedback,
+        sender=WebhookSender(allowed=allowed),
+        signing_key=load_or_create_secret(
+            settings.home / "keys" / "monitoring-webhook-key", "webhook signing key"
+        ),
+        clock=container.clock,
+    )
 
 
 def _score_rows(

@@ -10,13 +10,18 @@ same labels. Tenant B sees none of it.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
+import ipaddress
 import json
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -323,3 +328,163 @@ def test_the_schedule_reports_versions_with_new_traffic_only(
     assert monitoring.run_scheduled() == 0  # nothing new since that report
     latest = monitoring.latest[(world.a.tenant.id, "credit", 1)]
     assert set(SHIFTED) <= set(latest.drifted_features())
+
+
+# -- alerts ---------------------------------------------------------------------
+
+
+class Hook(BaseHTTPRequestHandler):
+    seen: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.seen.append((dict(self.headers), body))
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def hook() -> Iterator[str]:
+    Hook.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/alerts"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://localhost/hook",
+        "http://[::1]/hook",
+        "file:///etc/passwd",
+    ],
+)
+def test_a_webhook_to_a_private_target_is_refused(
+    monitored: Monitored, url: str
+) -> None:
+    world = monitored.world
+    rule = {"name": "x", "metric": "requests", "op": ">", "threshold": 1}
+    refused = world.call(
+        "POST",
+        "/v1/alerts/rules",
+        key=world.owner_a,
+        json={**rule, "webhook_url": url},
+    )
+    assert_problem(refused, 422)
+    assert world.call("GET", "/v1/alerts", key=world.owner_a).json() == []
+
+
+def test_an_alert_fires_delivers_a_signed_webhook_and_resolves(
+    monitored: Monitored, hook: str
+) -> None:
+    world = monitored.world
+    alerts = world.container.alerts
+    assert alerts is not None
+    allowed = alerts.sender.allowed
+    alerts.sender.allowed = (ipaddress.ip_network("127.0.0.1/32"),)  # the admin's
+    try:
+        world.later(3_600)
+        rule = world.call(
+            "POST",
+            "/v1/alerts/rules",
+            key=world.owner_a,
+            json={
+                "name": "refusals",
+                "metric": "error_rate",
+                "op": ">",
+                "threshold": 0.2,
+                "model": "credit",
+                "severity": "critical",
+                "webhook_url": hook,
+            },
+        )
+        assert rule.status_code == 201, rule.text
+        for _ in range(3):  # refused: an unknown feature
+            bad = {"instances": [{"nope": 1.0}]}
+            world.call("POST", "/v1/models/credit/predict", key=world.owner_a, json=bad)
+        send(world, table(6, 200))
+        logged(world, 26)
+        fired = world.call("POST", "/v1/alerts/evaluate", key=world.owner_a).json()
+        assert [(a["event"], a["name"]) for a in fired] == [
+            ("monitoring.AlertFired", "refusals")
+        ]
+        assert fired[0]["value"] == pytest.approx(0.75)
+        alerts.wait_deliveries()
+        headers, body = Hook.seen[-1]
+        secret = world.call(
+            "GET", "/v1/alerts/webhook-secret", key=world.owner_a
+        ).json()["secret"]
+        mac = hmac.new(
+            bytes.fromhex(secret),
+            headers["X-Phantom-Timestamp"].encode() + b"." + body,
+            hashlib.sha256,
+        )
+        assert headers["X-Phantom-Signature"] == f"sha256={mac.hexdigest()}"
+        assert json.loads(body)["event"] == "monitoring.AlertFired"
+        listed = world.call("GET", "/v1/alerts", key=world.viewer_a).json()
+        (state,) = listed[0]["states"]
+        assert state["state"] == "firing"
+        assert state["last_delivery"]["delivered"] is True
+
+        world.later(600)  # the refusals leave the 5-minute window
+        send(world, table(7, 200))
+        logged(world, 27)
+        resolved = world.call("POST", "/v1/alerts/evaluate", key=world.owner_a).json()
+        assert [a["event"] for a in resolved] == ["monitoring.AlertResolved"]
+        assert [e["rule_id"] for e in _events(world, "monitoring.AlertFired")] == [
+            rule.json()["rule_id"]
+        ]
+    finally:
+        alerts.sender.allowed = allowed
+
+
+def test_alert_rules_are_tenant_scoped_and_checked(monitored: Monitored) -> None:
+    world = monitored.world
+    created = world.call(
+        "POST",
+        "/v1/alerts/rules",
+        key=world.owner_a,
+        json={
+            "name": "drift",
+            "metric": "drifted_features",
+            "op": ">=",
+            "threshold": 3,
+        },
+    )
+    assert created.status_code == 201, created.text
+    rule_id = created.json()["rule_id"]
+    assert world.call("GET", "/v1/alerts", key=world.owner_b).json() == []
+    assert_problem(
+        world.call("DELETE", f"/v1/alerts/rules/{rule_id}", key=world.owner_b), 404
+    )
+    assert_problem(
+        world.call(
+            "POST",
+            "/v1/alerts/rules",
+            key=world.viewer_a,
+            json={"name": "x", "metric": "requests", "op": ">", "threshold": 1},
+        ),
+        403,
+    )
+    for bad in (
+        {"name": "x", "metric": "vibes", "op": ">", "threshold": 1},
+        {"name": "x", "metric": "feature_drift", "op": ">", "threshold": 1},
+        {"name": "x", "metric": "requests", "op": "!=", "threshold": 1},
+        {"name": "x", "metric": "requests", "op": ">", "threshold": 1, "for_s": -5},
+    ):
+        assert_problem(
+            world.call("POST", "/v1/alerts/rules", key=world.owner_a, json=bad), 422
+        )
+    done = world.call("DELETE", f"/v1/alerts/rules/{rule_id}", key=world.owner_a)
+    assert done.status_code == 204
+    assert rule_id not in [
+        r["rule_id"] for r in world.call("GET", "/v1/alerts", key=world.owner_a).json()
+    ]

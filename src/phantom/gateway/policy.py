@@ -115,6 +115,11 @@ POLICY: Final[Mapping[RouteKey, Rule]] = MappingProxyType(
         ("POST", "/v1/models/{name}/feedback"): needs(_P.MONITORING_WRITE),
         ("GET", "/v1/models/{name}/performance"): needs(_P.MONITORING_READ),
         ("GET", "/v1/monitoring/serving"): needs(_P.MONITORING_READ),
+        ("GET", "/v1/alerts"): needs(_P.MONITORING_READ),
+        ("POST", "/v1/alerts/rules"): needs(_P.MONITORING_WRITE, idempotent=True),
+        ("DELETE", "/v1/alerts/rules/{rule_id}"): needs(_P.MONITORING_WRITE),
+        ("POST", "/v1/alerts/evaluate"): needs(_P.MONITORING_WRITE),
+        ("GET", "/v1/alerts/webhook-secret"): needs(_P.MONITORING_WRITE),
         # privacy
         ("GET", "/v1/privacy/status"): needs(_P.PRIVACY_READ),
         ("GET", "/v1/privacy/policy"): needs(_P.PRIVACY_READ),

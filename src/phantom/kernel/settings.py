@@ -105,6 +105,12 @@ class Settings(BaseSettings):
             same way (on by default).
         drift_interval_s: how often the server reports drift on every profiled
             model version with new traffic (0 turns the schedule off).
+        alert_interval_s: how often every tenant's alert rules are evaluated
+            (0 turns it off).
+        webhook_allowed_networks: networks (CIDR) alert webhooks may reach
+            besides the public internet, e.g. ``["10.1.2.0/24"]`` for an
+            internal receiver; loopback, link-local and private ranges are
+            refused otherwise.
     """
 
     model_config = SettingsConfigDict(
@@ -171,6 +177,8 @@ class Settings(BaseSettings):
     scrub_prediction_log: bool = True
     scrub_audit_details: bool = True
     drift_interval_s: float = Field(default=3600.0, ge=0)
+    alert_interval_s: float = Field(default=60.0, ge=0)
+    webhook_allowed_networks: list[str] = Field(default_factory=list)
 
     @field_validator("contexts")
     @classmethod

@@ -21,6 +21,10 @@ from phantom.kernel.events.envelope import Envelope
 
 __all__ = [
     "EVENT_TYPES",
+    "AlertFired",
+    "AlertResolved",
+    "AlertRuleDeleted",
+    "AlertRuleSet",
     "DriftDetected",
     "DriftPolicySet",
     "DriftReported",
@@ -97,9 +101,58 @@ class DriftDetected(MonitoringEvent):
     columns: list[dict[str, Any]]
 
 
+class AlertRuleSet(MonitoringEvent):
+    """An alert rule was created (``rule``: the rule's document)."""
+
+    NAME: ClassVar[str] = "AlertRuleSet"
+    rule: dict[str, Any]
+
+
+class AlertRuleDeleted(MonitoringEvent):
+    """An alert rule was deleted."""
+
+    NAME: ClassVar[str] = "AlertRuleDeleted"
+    rule_id: str
+
+
+class AlertFired(MonitoringEvent):
+    """A rule's metric held past its threshold for its duration."""
+
+    NAME: ClassVar[str] = "AlertFired"
+    rule_id: str
+    name: str
+    model: str
+    metric: str
+    value: float
+    threshold: float
+    severity: str
+
+
+class AlertResolved(MonitoringEvent):
+    """A firing rule's metric came back within its threshold."""
+
+    NAME: ClassVar[str] = "AlertResolved"
+    rule_id: str
+    name: str
+    model: str
+    metric: str
+    value: float | None
+    threshold: float
+    severity: str
+
+
 EVENT_TYPES: dict[str, type[MonitoringEvent]] = {
     cls.event_type(): cls
-    for cls in (ReferenceProfiled, DriftPolicySet, DriftReported, DriftDetected)
+    for cls in (
+        ReferenceProfiled,
+        DriftPolicySet,
+        DriftReported,
+        DriftDetected,
+        AlertRuleSet,
+        AlertRuleDeleted,
+        AlertFired,
+        AlertResolved,
+    )
 }
 
 

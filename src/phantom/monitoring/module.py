@@ -7,18 +7,24 @@ import contextlib
 from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
+from fastapi import APIRouter
 
 from phantom.kernel.module import Module
 from phantom.monitoring.adapters.sql import MONITORING_MIGRATIONS, project_monitoring
+from phantom.monitoring.alerting.http import alerts_router
 from phantom.monitoring.http import monitoring_router
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter
-
+    from phantom.monitoring.alerting.service import AlertService
     from phantom.monitoring.feedback import FeedbackService
     from phantom.monitoring.service import MonitoringService
 
-__all__ = ["MonitoringHost", "monitoring_module", "run_drift_schedule"]
+__all__ = [
+    "MonitoringHost",
+    "monitoring_module",
+    "run_alert_schedule",
+    "run_drift_schedule",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +34,7 @@ class MonitoringHost(Protocol):
 
     monitoring: MonitoringService | None
     feedback: FeedbackService | None
+    alerts: AlertService | None
 
 
 async def run_drift_schedule(host: Any, stop: asyncio.Event) -> None:  # noqa: ANN401 - the container
@@ -49,6 +56,25 @@ async def run_drift_schedule(host: Any, stop: asyncio.Event) -> None:  # noqa: A
         log.debug("monitoring.schedule.ran", reports=done)
 
 
+async def run_alert_schedule(host: Any, stop: asyncio.Event) -> None:  # noqa: ANN401 - the container
+    """Every ``alert_interval_s``, evaluate every tenant's alert rules."""
+    alerts: AlertService | None = host.alerts
+    interval = float(host.settings.alert_interval_s)
+    if alerts is None or interval <= 0:
+        return
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        if stop.is_set():
+            return
+        try:
+            moved = await asyncio.to_thread(alerts.run_scheduled)
+        except Exception:  # logged; the next round tries again
+            log.exception("alerts.schedule.failed")
+            continue
+        log.debug("alerts.schedule.ran", transitions=moved)
+
+
 def monitoring_module() -> Module:
     """The monitoring context's contribution to the running system."""
 
@@ -56,12 +82,16 @@ def monitoring_module() -> Module:
         if host.monitoring is None or host.feedback is None:
             msg = "the container was built without the monitoring services"
             raise RuntimeError(msg)
-        return monitoring_router(host.monitoring, host.feedback)
+        router = APIRouter()
+        router.include_router(monitoring_router(host.monitoring, host.feedback))
+        if host.alerts is not None:
+            router.include_router(alerts_router(host.alerts))
+        return router
 
     return Module(
         name="monitoring",
         migrations=MONITORING_MIGRATIONS,
         projectors=[project_monitoring],
         router=router,
-        tasks=[run_drift_schedule],
+        tasks=[run_drift_schedule, run_alert_schedule],
     )

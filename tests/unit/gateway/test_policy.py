@@ -75,6 +75,7 @@ def test_the_docs_probes_metrics_and_v2_health_are_public_and_nothing_else_is() 
 def test_only_creating_posts_are_idempotent() -> None:
     idempotent = sorted(key for key, rule in POLICY.items() if rule.idempotent)
     assert idempotent == [
+        ("POST", "/v1/alerts/rules"),
         ("POST", "/v1/batch-jobs"),
         ("POST", "/v1/datasets"),
         ("POST", "/v1/deployments"),

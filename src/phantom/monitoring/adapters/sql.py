@@ -25,6 +25,7 @@ from phantom.kernel.db.uow import UnitOfWork
 from phantom.kernel.events.envelope import Envelope
 from phantom.kernel.events.sql import SqlEventStore, from_us, to_us
 from phantom.kernel.events.store import EventStore
+from phantom.monitoring.adapters.alerts_sql import project_alert_rules
 from phantom.monitoring.adapters.sql_tables import policies, profiles, reports
 from phantom.monitoring.events import (
     DriftPolicySet,
@@ -166,6 +167,7 @@ class SqlMonitoringStore:
 
 def project_monitoring(conn: Connection, envelopes: Sequence[Envelope]) -> None:
     """Apply monitoring events to the read tables, in the writer's transaction."""
+    project_alert_rules(conn, envelopes)
     for envelope in envelopes:
         event = parse_event(envelope)
         tenant_id, at_us = envelope.tenant_id, to_us(envelope.occurred_at)

@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, String, Tabl
 
 from phantom.kernel.db.metadata import new_metadata
 
-__all__ = ["metadata", "policies", "profiles", "reports"]
+__all__ = ["alert_rules", "alert_states", "metadata", "policies", "profiles", "reports"]
 
 metadata = new_metadata()
 
@@ -53,4 +53,27 @@ reports = Table(
     Column("drifted", Text, nullable=False),
     Column("report", Text, nullable=False),
     Column("created_at_us", BigInteger, nullable=False),
+)
+
+alert_rules = Table(
+    "monitoring_alert_rules",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("rule_id", String(64), primary_key=True),
+    Column("rule", Text, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+)
+
+alert_states = Table(
+    "monitoring_alert_states",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("rule_id", String(64), primary_key=True),
+    Column("model", String(100), primary_key=True),
+    Column("phase", String(16), nullable=False),
+    Column("since_us", BigInteger, nullable=False),
+    Column("value", Float),
+    Column("last_delivery", Text),
+    Column("updated_at_us", BigInteger, nullable=False),
 )

@@ -1,0 +1,3 @@
+"""Alert rules over monitoring metrics, evaluated on a schedule, and webhooks."""
+
+__all__: list[str] = []
