@@ -488,3 +488,24 @@ def test_alert_rules_are_tenant_scoped_and_checked(monitored: Monitored) -> None
     assert rule_id not in [
         r["rule_id"] for r in world.call("GET", "/v1/alerts", key=world.owner_a).json()
     ]
+
+
+def test_drift_and_performance_are_prometheus_gauges(monitored: Monitored) -> None:
+    world = monitored.world
+    world.call("GET", "/v1/models/credit/drift", key=world.viewer_a)
+    world.call("GET", "/v1/models/credit/performance", key=world.viewer_a)
+    scraped = world.call("GET", "/metrics").text
+    tenant = world.a.tenant.id
+    drifted = [
+        line
+        for line in scraped.splitlines()
+        if line.startswith("phantom_drift_column_drifted{")
+        and f'tenant_id="{tenant}"' in line
+    ]
+    assert any('column="f3"' in line and line.endswith(" 1.0") for line in drifted)
+    assert any('column="f0"' in line for line in drifted)
+    assert (
+        f'phantom_drift_share{{model="credit",tenant_id="{tenant}",version="1"}}'
+        in (scraped)
+    )
+    assert 'metric="expected_accuracy",model="credit",source="estimate"' in scraped

@@ -53,6 +53,7 @@ from phantom.gateway.problems import document_problems, install_problem_handlers
 from phantom.gateway.ratelimit import RateLimiter
 from phantom.kernel.cache.memory import MemoryCache
 from phantom.kernel.errors import ConfigError
+from phantom.monitoring.metrics import MonitoringCollector
 from phantom.serving.metrics import ServingCollector
 from phantom.tenancy.http import tenancy_router
 
@@ -307,6 +308,8 @@ def create_app(
     app.include_router(health_router(built, registry))
     if built.serving is not None:
         registry.register(ServingCollector(built.serving))
+    if built.monitoring is not None and built.feedback is not None:
+        registry.register(MonitoringCollector(built.monitoring, built.feedback))
     for router in _context_routers(built):
         app.include_router(router)
     check_complete(mounted_routes(app.routes), policy)

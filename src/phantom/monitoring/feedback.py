@@ -89,6 +89,8 @@ class FeedbackService:
         self.analytics = analytics
         self.models = models
         self.clock = clock
+        self.latest: dict[tuple[str, str], Performance] = {}
+        """The latest performance of each model this process computed (gauges)."""
 
     def record(self, principal: Principal, model: str, labels: Sequence[Label]) -> int:
         """Store ``labels`` for ``model``'s predictions; how many were stored.
@@ -162,7 +164,7 @@ class FeedbackService:
         answered_count, estimated = self._estimate(
             store, tenant_id, model, version=version, window=(since, until)
         )
-        return Performance(
+        found = Performance(
             model=model,
             version=version,
             since_us=since,
@@ -173,6 +175,8 @@ class FeedbackService:
             answered=answered_count,
             estimated=estimated,
         )
+        self.latest[(tenant_id, model)] = found
+        return found
 
     def serving(
         self,
