@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 
 from phantom.sdk import Client
@@ -26,6 +27,7 @@ from tests.e2e.test_models_cli import (
     running_server,
     skops_model,
 )
+from tests.support import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -256,3 +258,50 @@ def test_an_uploaded_model_with_a_signature_serves_predictions(
     assert version["signature"] == FEATURES
     ok(server, "deploy", "signed", "1")
     assert len(predicted(server, "signed", "--data", "[[0, 0, 0]]")["predictions"]) == 1
+
+
+def test_monitor_reports_drift_performance_and_traffic_from_the_cli(
+    server: Server, strict: str
+) -> None:
+    rng = np.random.default_rng(11)
+    with Client(server.url, server.key) as client:
+        ids = []
+        for _ in range(12):  # 1,200 rows: enough for a reference from traffic
+            rows = [
+                [float(a), float(b), int(c)]
+                for a, b, c in zip(
+                    rng.normal(size=100),
+                    rng.normal(size=100),
+                    rng.integers(-3, 4, size=100),
+                    strict=True,
+                )
+            ]
+            ids.append(client.models.predict(strict, rows).prediction_id)
+        client.monitoring.feedback(
+            strict, [{"prediction_id": pid, "label": 1} for pid in ids]
+        )
+
+        def logged() -> bool:
+            traffic = client.monitoring.serving(model=strict)
+            return sum(s["requests"] for s in traffic) >= 12
+
+        assert wait_until(logged, timeout=10, step=0.2)
+    table = ok(server, "monitor", "report", strict).stdout
+    assert f"{strict} v1: " in table
+    assert "reference rows (traffic)" in table
+    for feature in ("f1", "f2", "f3", "prediction"):
+        assert feature in table
+    assert "dataset: not drifted" in table
+    recorded = as_json(server, "monitor", "report", strict, "--record")
+    assert recorded["report_id"]
+    assert recorded["report"]["drifted_features"] == []
+    performance = as_json(server, "monitor", "performance", strict)
+    assert performance["labelled"] == 12
+    assert 0.0 <= performance["metrics"]["accuracy"] <= 1.0
+    shown = ok(server, "monitor", "performance", strict).stdout
+    assert "accuracy" in shown
+    traffic = as_json(server, "monitor", "serving", "--model", strict)
+    assert traffic[0]["requests"] >= 12
+    assert "p99 ms" in ok(server, "monitor", "serving").stdout
+    missing = one_error_line(cli(server, "monitor", "report", "no-such-model"))
+    assert "no-such-model" in missing
