@@ -47,10 +47,11 @@ from phantom.monitoring.alerting.webhooks import WebhookSender
 from phantom.monitoring.feedback import FeedbackService
 from phantom.monitoring.module import monitoring_module
 from phantom.monitoring.service import MonitoringService
+from phantom.privacy.adapters.ner import NerDetector, presidio_detector
 from phantom.privacy.adapters.sql import SqlPrivacyStore
 from phantom.privacy.keys import KEY_BYTES, MASTER_KEY_FILE, KeyRing
 from phantom.privacy.module import privacy_module
-from phantom.privacy.ner import ner_status
+from phantom.privacy.ner import NerStatus, ner_status
 from phantom.privacy.service import PrivacyService
 from phantom.registry.adapters.sql import SqlRegistryStore
 from phantom.registry.module import registry_module
@@ -530,12 +531,26 @@ def privacy_service(container: Container) -> PrivacyService:
     store = SqlPrivacyStore(
         container.database("privacy"), container.stores["privacy"], container.clock
     )
+    ner, detector = _ner()
     return PrivacyService(
         store=store,
         keyring=KeyRing(master, store),
         clock=container.clock,
-        ner=ner_status(),
+        ner=ner,
+        ner_detector=detector,
     )
+
+
+def _ner() -> tuple[NerStatus, NerDetector | None]:
+    """Named-entity detection when Presidio and a spaCy model are installed."""
+    status = ner_status()
+    if not status.enabled or status.model is None:
+        return status, None
+    try:
+        return status, presidio_detector(status.model)
+    except (ImportError, OSError, ValueError) as exc:
+        reason = f"off: {status.model} failed to load ({str(exc)[:200]})"
+        return NerStatus(enabled=False, model=None, reason=reason), None
 
 
 def registry_service(container: Container) -> RegistryService:

@@ -38,6 +38,7 @@ from phantom.privacy.domain import (
     Redact,
     Replace,
 )
+from phantom.privacy.domain.detectors import Detector
 
 __all__ = [
     "FieldRuleSpec",
@@ -162,8 +163,10 @@ def _rule(spec: BaseModel) -> FieldRule:
     return SKIP if isinstance(spec, SkipSpec) else _operator(spec)
 
 
-def to_policy(document: PolicyDocument) -> Policy:
-    """The domain policy of ``document``.
+def to_policy(
+    document: PolicyDocument, extra_detectors: tuple[Detector, ...] = ()
+) -> Policy:
+    """The domain policy of ``document`` (with the deployment's extra detectors).
 
     Raises:
         InvalidPolicy: an unknown entity type, a bad field path or pattern name.
@@ -177,6 +180,7 @@ def to_policy(document: PolicyDocument) -> Policy:
             CustomPattern(p.name, p.regex, score=p.score) for p in document.patterns
         ),
         fallback=_operator(document.fallback),
+        extra_detectors=extra_detectors,
     )
 
 

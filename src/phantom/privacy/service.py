@@ -41,6 +41,7 @@ from phantom.privacy.domain import (
     anonymize_record,
     anonymize_text,
 )
+from phantom.privacy.domain.detectors import Detector
 from phantom.privacy.events import PolicySet, PrivacyEvent, PseudonymsRevealed
 from phantom.privacy.keys import KeyRing, TenantKeys
 from phantom.privacy.ner import NerStatus
@@ -78,19 +79,26 @@ class Anonymized:
 class PrivacyService:
     """The privacy context's application service (see the module docstring)."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the service's collaborators, keyword-only
         self,
         *,
         store: SqlPrivacyStore,
         keyring: KeyRing,
         clock: Clock,
         ner: NerStatus,
+        ner_detector: Detector | None = None,
         policy_ttl_s: float = POLICY_TTL_S,
     ) -> None:
         self.store = store
         self.keyring = keyring
         self.clock = clock
         self.ner = ner
+        self._extra: tuple[Detector, ...] = (
+            () if ner_detector is None else (ner_detector,)
+        )
+        self._default = (
+            DEFAULT_POLICY if not self._extra else Policy(extra_detectors=self._extra)
+        )
         self.policy_ttl_s = policy_ttl_s
         self._policies: OrderedDict[str, tuple[float, Policy]] = OrderedDict()
         self._vaulted: OrderedDict[tuple[str, str], None] = OrderedDict()
@@ -106,9 +114,9 @@ class PrivacyService:
             return cached[1]
         stored = self.store.policy(tenant_id)
         policy = (
-            DEFAULT_POLICY
+            self._default
             if stored is None
-            else to_policy(PolicyDocument.model_validate(stored.document))
+            else to_policy(PolicyDocument.model_validate(stored.document), self._extra)
         )
         with self._lock:
             self._policies[tenant_id] = (now + self.policy_ttl_s, policy)
@@ -146,7 +154,7 @@ class PrivacyService:
                 unsafe pattern.
         """
         require_permission(principal, Permission.PRIVACY_WRITE)
-        to_policy(document)  # the domain's checks, before anything is stored
+        to_policy(document, self._extra)  # the domain's checks, before storing
         event = PolicySet(document=document.model_dump(mode="json"))
         self._append(principal, "privacy-policy", event)
         with self._lock:
@@ -223,7 +231,7 @@ class PrivacyService:
     def status(self) -> dict[str, Any]:
         """What detects what here: the built-in types and the NER detector."""
         return {
-            "entities": sorted(DEFAULT_POLICY.enabled),
+            "entities": sorted(self._default.enabled),
             "operators": [
                 "mask",
                 "redact",
@@ -238,7 +246,9 @@ class PrivacyService:
     # -- internals -----------------------------------------------------------
 
     def _chosen(self, tenant_id: str, policy: PolicyDocument | None) -> Policy:
-        return self.policy_for(tenant_id) if policy is None else to_policy(policy)
+        if policy is None:
+            return self.policy_for(tenant_id)
+        return to_policy(policy, self._extra)
 
     def _anonymize(
         self, tenant_id: str, value: JsonValue, policy: Policy

@@ -41,6 +41,7 @@ from phantom.privacy.domain.entities import (
     EMAIL,
     IP_ADDRESS,
     SECRET,
+    Finding,
 )
 from phantom.privacy.domain.errors import InvalidPolicy
 from phantom.privacy.domain.operators import (
@@ -112,6 +113,8 @@ class Policy:
             ``None`` means all of them.
         patterns: the tenant's custom patterns.
         fallback: the operator for an entity type with none of its own.
+        extra_detectors: detectors the deployment adds (named entities, when a
+            model is installed); their entity types become known ones.
 
     Raises:
         InvalidPolicy: an unknown entity type, a duplicated pattern name, a
@@ -124,6 +127,7 @@ class Policy:
     entities: frozenset[str] | None = None
     patterns: tuple[CustomPattern, ...] = ()
     fallback: Operator = field(default_factory=Replace)
+    extra_detectors: tuple[Detector, ...] = field(default=(), compare=False)
     enabled: frozenset[str] = field(init=False, repr=False, compare=False)
     detectors: tuple[Detector, ...] = field(init=False, repr=False, compare=False)
     _resolved: Mapping[str, Operator] = field(init=False, repr=False, compare=False)
@@ -132,7 +136,8 @@ class Policy:
         names = [pattern.name for pattern in self.patterns]
         if len(set(names)) != len(names):
             raise InvalidPolicy("patterns", "two patterns have the same name")
-        known = BUILTIN_ENTITIES | frozenset(names)
+        extra = frozenset().union(*(d.entities for d in self.extra_detectors))
+        known = BUILTIN_ENTITIES | frozenset(names) | extra
         enabled = known if self.entities is None else frozenset(self.entities)
         for name, chosen in (("entities", enabled), ("operators", self.operators)):
             unknown = sorted(set(chosen) - known)
@@ -148,12 +153,30 @@ class Policy:
         setattr_(self, "operators", MappingProxyType(dict(self.operators)))
         setattr_(self, "fields", MappingProxyType(dict(self.fields)))
         setattr_(self, "enabled", enabled)
-        setattr_(self, "detectors", _detectors(enabled, self.patterns))
+        detectors = _detectors(enabled, self.patterns) + tuple(
+            _Only(d, d.entities & enabled)
+            for d in self.extra_detectors
+            if d.entities & enabled
+        )
+        setattr_(self, "detectors", detectors)
         setattr_(self, "_resolved", MappingProxyType(resolved))
 
     def operator_for(self, entity: str) -> Operator:
         """The operator applied to findings of ``entity``."""
         return self._resolved.get(entity, self.fallback)
+
+
+@dataclass(frozen=True, slots=True)
+class _Only:
+    """A deployment's detector, reporting only the entity types a policy enables."""
+
+    detector: Detector
+    entities: frozenset[str]
+
+    def find(self, text: str, out: list[Finding]) -> None:
+        found: list[Finding] = []
+        self.detector.find(text, found)
+        out.extend(f for f in found if f.entity in self.entities)
 
 
 def _detectors(
