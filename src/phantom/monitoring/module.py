@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
@@ -37,11 +38,11 @@ class MonitoringHost(Protocol):
     alerts: AlertService | None
 
 
-async def run_drift_schedule(host: Any, stop: asyncio.Event) -> None:  # noqa: ANN401 - the container
-    """Every ``drift_interval_s``, report on each profiled version with traffic."""
-    monitoring: MonitoringService | None = host.monitoring
-    interval = float(host.settings.drift_interval_s)
-    if monitoring is None or interval <= 0:
+async def _every(
+    interval: float, work: Callable[[], int], stop: asyncio.Event, name: str
+) -> None:
+    """Run ``work`` in a thread every ``interval`` seconds until ``stop`` is set."""
+    if interval <= 0:
         return
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
@@ -49,30 +50,27 @@ async def run_drift_schedule(host: Any, stop: asyncio.Event) -> None:  # noqa: A
         if stop.is_set():
             return
         try:
-            done = await asyncio.to_thread(monitoring.run_scheduled)
+            done = await asyncio.to_thread(work)
         except Exception:  # logged; the next round tries again
-            log.exception("monitoring.schedule.failed")
+            log.exception("schedule.failed", task=name)
             continue
-        log.debug("monitoring.schedule.ran", reports=done)
+        log.debug("schedule.ran", task=name, count=done)
+
+
+async def run_drift_schedule(host: Any, stop: asyncio.Event) -> None:  # noqa: ANN401 - the container
+    """Every ``drift_interval_s``, report on each profiled version with traffic."""
+    monitoring: MonitoringService | None = host.monitoring
+    if monitoring is not None:
+        interval = float(host.settings.drift_interval_s)
+        await _every(interval, monitoring.run_scheduled, stop, "monitoring")
 
 
 async def run_alert_schedule(host: Any, stop: asyncio.Event) -> None:  # noqa: ANN401 - the container
     """Every ``alert_interval_s``, evaluate every tenant's alert rules."""
     alerts: AlertService | None = host.alerts
-    interval = float(host.settings.alert_interval_s)
-    if alerts is None or interval <= 0:
-        return
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        if stop.is_set():
-            return
-        try:
-            moved = await asyncio.to_thread(alerts.run_scheduled)
-        except Exception:  # logged; the next round tries again
-            log.exception("alerts.schedule.failed")
-            continue
-        log.debug("alerts.schedule.ran", transitions=moved)
+    if alerts is not None:
+        interval = float(host.settings.alert_interval_s)
+        await _every(interval, alerts.run_scheduled, stop, "alerts")
 
 
 def monitoring_module() -> Module:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
-
 from phantom.kernel.events.envelope import Envelope
+from phantom.kernel.events.typed import DomainEvent, parse_typed
 
 __all__ = [
     "EVENT_TYPES",
@@ -26,22 +25,10 @@ __all__ = [
 ]
 
 
-class PrivacyEvent(BaseModel):
+class PrivacyEvent(DomainEvent):
     """Base of the privacy events: frozen, unknown fields refused."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    NAME: ClassVar[str] = ""
-    SCHEMA_VERSION: ClassVar[int] = 1
-
-    @classmethod
-    def event_type(cls) -> str:
-        """The envelope ``type``: ``privacy.<Name>``."""
-        return f"privacy.{cls.NAME}"
-
-    def to_data(self) -> dict[str, Any]:
-        """The envelope's JSON ``data``."""
-        return self.model_dump(mode="json")
+    CONTEXT: ClassVar[str] = "privacy"
 
 
 class PolicySet(PrivacyEvent):
@@ -67,5 +54,4 @@ EVENT_TYPES: dict[str, type[PrivacyEvent]] = {
 
 def parse_event(envelope: Envelope) -> PrivacyEvent | None:
     """The typed event in ``envelope``, or ``None`` when it is not a privacy event."""
-    cls = EVENT_TYPES.get(envelope.type)
-    return None if cls is None else cls.model_validate(envelope.data)
+    return parse_typed(envelope, EVENT_TYPES)

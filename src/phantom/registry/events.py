@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
-
 from phantom.kernel.events.envelope import Envelope
+from phantom.kernel.events.typed import DomainEvent, parse_typed
 
 __all__ = [
     "EVENT_TYPES",
@@ -25,22 +24,10 @@ __all__ = [
 ]
 
 
-class RegistryEvent(BaseModel):
+class RegistryEvent(DomainEvent):
     """Base of the registry events: frozen, unknown fields refused."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    NAME: ClassVar[str] = ""
-    SCHEMA_VERSION: ClassVar[int] = 1
-
-    @classmethod
-    def event_type(cls) -> str:
-        """The envelope ``type``: ``registry.<Name>``."""
-        return f"registry.{cls.NAME}"
-
-    def to_data(self) -> dict[str, Any]:
-        """The envelope's JSON ``data``."""
-        return self.model_dump(mode="json")
+    CONTEXT: ClassVar[str] = "registry"
 
 
 class ModelRegistered(RegistryEvent):
@@ -117,5 +104,4 @@ EVENT_TYPES: dict[str, type[RegistryEvent]] = {
 
 def parse_event(envelope: Envelope) -> RegistryEvent | None:
     """The typed event in ``envelope``, or ``None`` when it is not a registry event."""
-    cls = EVENT_TYPES.get(envelope.type)
-    return None if cls is None else cls.model_validate(envelope.data)
+    return parse_typed(envelope, EVENT_TYPES)

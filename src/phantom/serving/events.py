@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from phantom.kernel.events.envelope import Envelope
+from phantom.kernel.events.typed import DomainEvent, parse_typed
 
 __all__ = [
     "EVENT_TYPES",
@@ -29,22 +28,10 @@ StepState = Literal["started", "done", "failed", "compensated"]
 EndState = Literal["succeeded", "compensated", "failed"]
 
 
-class ServingEvent(BaseModel):
+class ServingEvent(DomainEvent):
     """Base of the serving events: frozen, unknown fields refused."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    NAME: ClassVar[str] = ""
-    SCHEMA_VERSION: ClassVar[int] = 1
-
-    @classmethod
-    def event_type(cls) -> str:
-        """The envelope ``type``: ``serving.<Name>``."""
-        return f"serving.{cls.NAME}"
-
-    def to_data(self) -> dict[str, Any]:
-        """The envelope's JSON ``data``."""
-        return self.model_dump(mode="json")
+    CONTEXT: ClassVar[str] = "serving"
 
 
 class DeploymentStarted(ServingEvent):
@@ -117,5 +104,4 @@ EVENT_TYPES: dict[str, type[ServingEvent]] = {
 
 def parse_event(envelope: Envelope) -> ServingEvent | None:
     """The typed event in ``envelope``, or ``None`` when it is not a serving event."""
-    cls = EVENT_TYPES.get(envelope.type)
-    return None if cls is None else cls.model_validate(envelope.data)
+    return parse_typed(envelope, EVENT_TYPES)

@@ -11,11 +11,10 @@ changes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import ClassVar, Literal
 
 from phantom.kernel.events.envelope import Envelope
+from phantom.kernel.events.typed import DomainEvent, parse_typed
 
 __all__ = [
     "EVENT_TYPES",
@@ -32,22 +31,10 @@ __all__ = [
 ]
 
 
-class TenancyEvent(BaseModel):
+class TenancyEvent(DomainEvent):
     """Base of the tenancy events: frozen, unknown fields refused."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    NAME: ClassVar[str] = ""
-    SCHEMA_VERSION: ClassVar[int] = 1
-
-    @classmethod
-    def event_type(cls) -> str:
-        """The envelope ``type``: ``tenancy.<Name>``."""
-        return f"tenancy.{cls.NAME}"
-
-    def to_data(self) -> dict[str, Any]:
-        """The envelope's JSON ``data``."""
-        return self.model_dump(mode="json")
+    CONTEXT: ClassVar[str] = "tenancy"
 
 
 class TenantCreated(TenancyEvent):
@@ -155,5 +142,4 @@ EVENT_TYPES: dict[str, type[TenancyEvent]] = {
 
 def parse_event(envelope: Envelope) -> TenancyEvent | None:
     """The typed event in ``envelope``, or ``None`` when it is not a tenancy event."""
-    cls = EVENT_TYPES.get(envelope.type)
-    return None if cls is None else cls.model_validate(envelope.data)
+    return parse_typed(envelope, EVENT_TYPES)

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
-
 from phantom.kernel.events.envelope import Envelope
+from phantom.kernel.events.typed import DomainEvent, parse_typed
 
 __all__ = [
     "EVENT_TYPES",
@@ -34,22 +33,10 @@ __all__ = [
 ]
 
 
-class TrainingEvent(BaseModel):
+class TrainingEvent(DomainEvent):
     """Base of the training events: frozen, unknown fields refused."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    NAME: ClassVar[str] = ""
-    SCHEMA_VERSION: ClassVar[int] = 1
-
-    @classmethod
-    def event_type(cls) -> str:
-        """The envelope ``type``: ``training.<Name>``."""
-        return f"training.{cls.NAME}"
-
-    def to_data(self) -> dict[str, Any]:
-        """The envelope's JSON ``data``."""
-        return self.model_dump(mode="json")
+    CONTEXT: ClassVar[str] = "training"
 
 
 class DatasetRegistered(TrainingEvent):
@@ -185,5 +172,4 @@ EVENT_TYPES: dict[str, type[TrainingEvent]] = {
 
 def parse_event(envelope: Envelope) -> TrainingEvent | None:
     """The typed event in ``envelope``, or ``None`` when it is not a training event."""
-    cls = EVENT_TYPES.get(envelope.type)
-    return None if cls is None else cls.model_validate(envelope.data)
+    return parse_typed(envelope, EVENT_TYPES)
