@@ -18,6 +18,7 @@ Windows default to the last 24 hours; ``since``/``until`` are ISO 8601 times.
 # No ``from __future__ import annotations``: FastAPI reads the route signatures at
 # runtime.
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final
 
@@ -81,47 +82,49 @@ def monitoring_router(
     return router
 
 
+@dataclass(frozen=True)
+class _Window:
+    """The query parameters of a windowed report."""
+
+    version: VersionQuery = None
+    since: Since = None
+    until: Moment = None
+
+
+Window = Annotated[_Window, Depends()]
+
+
 def _drift_routes(router: APIRouter, monitoring: MonitoringService) -> None:
-    @router.get(
-        "/models/{name}/drift", operation_id="get_model_drift", responses=_ERRORS
-    )
-    async def drift_now(
-        caller: Caller,
-        name: Name,
-        version: VersionQuery = None,
-        since: Since = None,
-        until: Moment = None,
+    async def report(
+        caller: Principal, name: str, window: _Window, *, record: bool
     ) -> DriftReportInfo:
-        """Drift of the version's logged inputs and outputs against its reference."""
         view = await run_in_threadpool(
             lambda: monitoring.drift(
-                caller, name, version=version, since_us=_us(since), until_us=_us(until)
+                caller,
+                name,
+                version=window.version,
+                since_us=_us(window.since),
+                until_us=_us(window.until),
+                record=record,
             )
         )
         return _drift(view)
+
+    @router.get(
+        "/models/{name}/drift", operation_id="get_model_drift", responses=_ERRORS
+    )
+    async def drift_now(caller: Caller, name: Name, window: Window) -> DriftReportInfo:
+        """Drift of the version's logged inputs and outputs against its reference."""
+        return await report(caller, name, window, record=False)
 
     @router.post(
         "/models/{name}/drift", operation_id="record_model_drift", responses=_ERRORS
     )
     async def drift_recorded(
-        caller: Caller,
-        name: Name,
-        version: VersionQuery = None,
-        since: Since = None,
-        until: Moment = None,
+        caller: Caller, name: Name, window: Window
     ) -> DriftReportInfo:
         """Run a drift report and record it (DriftDetected when something crossed)."""
-        view = await run_in_threadpool(
-            lambda: monitoring.drift(
-                caller,
-                name,
-                version=version,
-                since_us=_us(since),
-                until_us=_us(until),
-                record=True,
-            )
-        )
-        return _drift(view)
+        return await report(caller, name, window, record=True)
 
     @router.get(
         "/models/{name}/drift/history",
@@ -199,16 +202,16 @@ def _performance_routes(router: APIRouter, feedback: FeedbackService) -> None:
         responses=_ERRORS,
     )
     async def performance(
-        caller: Caller,
-        name: Name,
-        version: VersionQuery = None,
-        since: Since = None,
-        until: Moment = None,
+        caller: Caller, name: Name, window: Window
     ) -> PerformanceInfo:
         """Metrics from labels over a window, and the label-free estimate."""
         found = await run_in_threadpool(
             lambda: feedback.performance(
-                caller, name, version=version, since_us=_us(since), until_us=_us(until)
+                caller,
+                name,
+                version=window.version,
+                since_us=_us(window.since),
+                until_us=_us(window.until),
             )
         )
         return PerformanceInfo(
