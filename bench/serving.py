@@ -175,7 +175,13 @@ def onnx_in_process(folder: Path, probe: npt.NDArray[np.float64]) -> dict[str, f
 
 def wrk(url: str, lua: Path, connections: int, duration: float) -> Cell:
     """One wrk run: the cell's figures, or ``failed`` with the reason."""
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "--latency",
+    ]
     command += ["--timeout", "30s", "-s", str(lua), url]
     done = subprocess.run(
         command, capture_output=True, text=True, check=False, timeout=duration + 90
