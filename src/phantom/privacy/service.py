@@ -218,10 +218,18 @@ class PrivacyService:
     # -- scrubbing (the Scrubber other contexts call) ------------------------
 
     def scrub_record(self, tenant_id: str, value: Any) -> Any:  # noqa: ANN401 - JSON
-        """``value`` anonymized by the tenant's policy (JSON in, JSON out)."""
+        """``value`` anonymized by the tenant's policy (JSON in, JSON out).
+
+        A value without a single string (numeric instances, the common case of
+        the prediction log) is returned as it is unless the policy has field
+        rules, which may coarsen numbers.
+        """
         if isinstance(value, str):
             return self.scrub_text(tenant_id, value)
-        return self._anonymize(tenant_id, value, self.policy_for(tenant_id)).value
+        policy = self.policy_for(tenant_id)
+        if not policy.fields and not _has_text(value):
+            return value
+        return self._anonymize(tenant_id, value, policy).value
 
     def scrub_text(self, tenant_id: str, text: str) -> str:
         """``text`` anonymized by the tenant's policy."""
@@ -301,3 +309,19 @@ class PrivacyService:
             occurred_at=self.clock.now(),
         )
         self.store.append(principal.tenant_id, [envelope])
+
+
+def _has_text(value: object) -> bool:
+    """Whether a JSON value holds a string anywhere (object keys aside)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            return True
+        if isinstance(item, list):
+            if item and all(type(v) is float or type(v) is int for v in item):
+                continue
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return False
