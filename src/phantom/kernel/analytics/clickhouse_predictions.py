@@ -12,15 +12,14 @@ percentiles over any microsecond window); the hourly roll-up
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Final
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Final
 
 from phantom.kernel.analytics.clickhouse_session import rows
 from phantom.kernel.analytics.prediction_checks import (
     check_feedback,
     check_predictions,
     check_window,
+    record_batch,
 )
 from phantom.kernel.analytics.predictions import (
     MAX_WINDOW_ROWS,
@@ -33,14 +32,10 @@ from phantom.kernel.analytics.predictions import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from phantom.kernel.analytics.clickhouse_session import ClickhouseSession, Param
-    from phantom.kernel.analytics.prediction_checks import Window
+    from phantom.kernel.analytics.clickhouse_session import ClickhouseSession
 
 __all__ = ["ClickhousePredictions"]
 
-_INT_COLUMNS: Final = frozenset(
-    {"version", "timestamp_us", "latency_us", "rows", "row"}
-)
 _FILTERS: Final = """
     AND ({version:Nullable(Int64)} IS NULL OR p.version = {version:Nullable(Int64)})
     AND ({since:Nullable(Int64)} IS NULL OR p.timestamp_us >= {since:Nullable(Int64)})
@@ -89,31 +84,6 @@ _STATS: Final = f"""
 """  # noqa: S608 - constant fragments
 
 
-def _params(window: Window, *names: str) -> dict[str, Param]:
-    values: dict[str, Param] = {
-        "tenant": window.tenant_id,
-        "model": window.model,
-        "version": window.version,
-        "since": window.since_us,
-        "until": window.until_us,
-        "limit": window.limit,
-        "status": window.status,
-    }
-    return {name: values[name] for name in names}
-
-
-def _arrow(fields: Sequence[str], records: Sequence[tuple[Any, ...]]) -> pa.Table:
-    columns = list(zip(*records, strict=True))
-    return pa.table(
-        {
-            name: pa.array(
-                column, type=pa.int64() if name in _INT_COLUMNS else pa.string()
-            )
-            for name, column in zip(fields, columns, strict=True)
-        }
-    )
-
-
 class ClickhousePredictions:
     """The :class:`~phantom.kernel.analytics.predictions.PredictionQueries` part."""
 
@@ -127,7 +97,7 @@ class ClickhousePredictions:
         checked = check_predictions(records)
         with self._call("append predictions") as session:
             if checked:
-                batch = _arrow(PredictionRecord._fields, checked)
+                batch = record_batch(PredictionRecord._fields, checked)
                 session.insert("predictions", batch)
         return len(checked)
 
@@ -136,7 +106,9 @@ class ClickhousePredictions:
         checked = check_feedback(records)
         with self._call("append feedback") as session:
             if checked:
-                session.insert("feedback", _arrow(FeedbackRecord._fields, checked))
+                session.insert(
+                    "feedback", record_batch(FeedbackRecord._fields, checked)
+                )
         return len(checked)
 
     def recent_predictions(  # noqa: PLR0913 - the port's keyword filters
@@ -160,8 +132,8 @@ class ClickhousePredictions:
             limit=limit,
             status=status,
         )
-        params = _params(
-            window, "tenant", "model", "version", "since", "until", "status", "limit"
+        params = window.params(
+            "tenant", "model", "version", "since", "until", "status", "limit"
         )
         with self._call("read predictions") as session:
             found = session.query(_RECENT, params)
@@ -186,9 +158,7 @@ class ClickhousePredictions:
             until_us=until_us,
             limit=limit,
         )
-        params = _params(
-            window, "tenant", "model", "version", "since", "until", "limit"
-        )
+        params = window.params("tenant", "model", "version", "since", "until", "limit")
         with self._call("read labelled predictions") as session:
             found = session.query(_LABELLED, params)
         return [LabelledPrediction(*row) for row in rows(found)]
@@ -203,7 +173,7 @@ class ClickhousePredictions:
     ) -> list[ServingStats]:
         """Logged traffic per model, version and route."""
         window = check_window(tenant_id, model, since_us=since_us, until_us=until_us)
-        params = _params(window, "tenant", "model", "version", "since", "until")
+        params = window.params("tenant", "model", "version", "since", "until")
         with self._call("read serving stats") as session:
             found = session.query(_STATS, params)
         return [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import pyarrow as pa
 
@@ -19,6 +19,7 @@ from phantom.kernel.analytics.prediction_checks import (
     check_feedback,
     check_predictions,
     check_window,
+    record_batch,
 )
 from phantom.kernel.analytics.predictions import (
     MAX_WINDOW_ROWS,
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
     import duckdb
 
-    from phantom.kernel.analytics.prediction_checks import Window
 
 __all__ = ["PREDICTION_MIGRATIONS", "DuckdbPredictions"]
 
@@ -70,9 +70,6 @@ PREDICTION_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 )
 """The schema changes of these tables, in order (the store numbers them)."""
 
-_INT_COLUMNS: Final = frozenset(
-    {"version", "timestamp_us", "latency_us", "rows", "row"}
-)
 _PREDICTION_BATCH: Final = "phantom_prediction_batch"
 _FEEDBACK_BATCH: Final = "phantom_feedback_batch"
 _FILTERS: Final = """
@@ -121,31 +118,6 @@ _STATS: Final = f"""
 """  # noqa: S608 - a constant fragment, not user input
 
 
-def _params(window: Window, *names: str) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "tenant": window.tenant_id,
-        "model": window.model,
-        "version": window.version,
-        "since": window.since_us,
-        "until": window.until_us,
-        "limit": window.limit,
-        "status": window.status,
-    }
-    return {name: values[name] for name in names}
-
-
-def _arrow(fields: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> pa.Table:
-    columns = list(zip(*rows, strict=True))
-    return pa.table(
-        {
-            name: pa.array(
-                column, type=pa.int64() if name in _INT_COLUMNS else pa.string()
-            )
-            for name, column in zip(fields, columns, strict=True)
-        }
-    )
-
-
 class DuckdbPredictions:
     """The :class:`~phantom.kernel.analytics.predictions.PredictionQueries` part."""
 
@@ -161,7 +133,7 @@ class DuckdbPredictions:
         checked = check_predictions(records)
         if not checked:
             return 0
-        batch = _arrow(PredictionRecord._fields, checked)
+        batch = record_batch(PredictionRecord._fields, checked)
         names = ", ".join(PredictionRecord._fields)
         insert = (
             f"INSERT INTO predictions ({names}) SELECT {names} FROM {_PREDICTION_BATCH}"  # noqa: S608 - constant names
@@ -174,7 +146,7 @@ class DuckdbPredictions:
         checked = check_feedback(records)
         if not checked:
             return 0
-        batch = _arrow(FeedbackRecord._fields, checked)
+        batch = record_batch(FeedbackRecord._fields, checked)
         names = ", ".join(FeedbackRecord._fields)
         insert = f"INSERT INTO feedback ({names}) SELECT {names} FROM {_FEEDBACK_BATCH}"  # noqa: S608 - constant names
         self._insert("append feedback", _FEEDBACK_BATCH, batch, insert)
@@ -209,8 +181,8 @@ class DuckdbPredictions:
             limit=limit,
             status=status,
         )
-        params = _params(
-            window, "tenant", "model", "version", "since", "until", "status", "limit"
+        params = window.params(
+            "tenant", "model", "version", "since", "until", "status", "limit"
         )
         with self._session("read predictions") as cursor:
             rows = cursor.execute(_RECENT, params).fetchall()
@@ -235,9 +207,7 @@ class DuckdbPredictions:
             until_us=until_us,
             limit=limit,
         )
-        params = _params(
-            window, "tenant", "model", "version", "since", "until", "limit"
-        )
+        params = window.params("tenant", "model", "version", "since", "until", "limit")
         with self._session("read labelled predictions") as cursor:
             rows = cursor.execute(_LABELLED, params).fetchall()
         return [LabelledPrediction(*row) for row in rows]
@@ -252,7 +222,7 @@ class DuckdbPredictions:
     ) -> list[ServingStats]:
         """Logged traffic per model, version and route."""
         window = check_window(tenant_id, model, since_us=since_us, until_us=until_us)
-        params = _params(window, "tenant", "model", "version", "since", "until")
+        params = window.params("tenant", "model", "version", "since", "until")
         with self._session("read serving stats") as cursor:
             rows = cursor.execute(_STATS, params).fetchall()
         return [

@@ -8,7 +8,9 @@ location; offending values are never echoed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
+
+import pyarrow as pa
 
 from phantom.kernel.analytics.checks import (
     INT64_MIN,
@@ -33,6 +35,7 @@ __all__ = [
     "check_feedback",
     "check_predictions",
     "check_window",
+    "record_batch",
 ]
 
 _ROUTES: Final = frozenset({"primary", "canary", "shadow"})
@@ -50,6 +53,41 @@ class Window(NamedTuple):
     until_us: int | None
     limit: int
     status: str | None
+
+    def params(self, *names: str) -> dict[str, str | int | None]:
+        """The named query parameters (``tenant``, ``since``...) of the filters."""
+        values: dict[str, str | int | None] = {
+            "tenant": self.tenant_id,
+            "model": self.model,
+            "version": self.version,
+            "since": self.since_us,
+            "until": self.until_us,
+            "limit": self.limit,
+            "status": self.status,
+        }
+        return {name: values[name] for name in names}
+
+
+_INT_COLUMNS: Final = frozenset(
+    {"version", "timestamp_us", "latency_us", "rows", "row"}
+)
+
+
+def record_batch(fields: Sequence[str], records: Sequence[tuple[Any, ...]]) -> pa.Table:
+    """Checked records as an Arrow table (integers as int64, the rest as text).
+
+    Engines scan Arrow natively instead of converting each Python string while
+    holding the GIL (which serving's request threads would wait for).
+    """
+    columns = list(zip(*records, strict=True))
+    return pa.table(
+        {
+            name: pa.array(
+                column, type=pa.int64() if name in _INT_COLUMNS else pa.string()
+            )
+            for name, column in zip(fields, columns, strict=True)
+        }
+    )
 
 
 def check_predictions(records: object) -> list[PredictionRecord]:
