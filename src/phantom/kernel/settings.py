@@ -49,8 +49,11 @@ class Settings(BaseSettings):
             ``home/artifacts`` (see :meth:`artifacts_url_for_home`).
         artifact_quota_bytes: each tenant's artifact storage quota (default 10 GiB).
         analytics_url: the analytics store: ``duckdb://PATH`` (one writer process,
-            the API server); ``None`` (the default) means
-            ``home/analytics.duckdb`` (see :meth:`analytics_url_for_home`).
+            the API server), ``clickhouse://user:pw@host:8123/db`` (or
+            ``clickhouses://``) for a server, ``chdb://PATH`` for embedded
+            ClickHouse (extra ``clickhouse``; ``?retention_days=`` sets the TTL);
+            ``None`` (the default) means ``home/analytics.duckdb`` (see
+            :meth:`analytics_url_for_home`).
         max_body_bytes: the largest request body the gateway accepts.
         max_upload_bytes: the largest file a route taking one (a dataset, an
             artifact) accepts.
