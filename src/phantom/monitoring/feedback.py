@@ -32,6 +32,7 @@ from phantom.monitoring.domain.performance import (
 )
 from phantom.monitoring.logged import outputs_of
 from phantom.monitoring.ports import ModelVersions
+from phantom.monitoring.windows import window
 from phantom.tenancy.api import Permission, Principal, require_permission
 
 __all__ = ["MAX_FEEDBACK", "FeedbackService", "Label", "Performance"]
@@ -39,7 +40,6 @@ __all__ = ["MAX_FEEDBACK", "FeedbackService", "Label", "Performance"]
 MAX_FEEDBACK: Final = 10_000
 """The most labels one call may send."""
 _MAX_LABEL_CHARS: Final = 1_000
-_WINDOW_US: Final = 24 * 3600 * 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,10 +143,7 @@ class FeedbackService:
         require_permission(principal, Permission.MONITORING_READ)
         tenant_id = principal.tenant_id
         self.models.resolve(tenant_id, model, version=version)
-        until = to_us(self.clock.now()) + 1 if until_us is None else until_us
-        since = until - _WINDOW_US if since_us is None else since_us
-        if since >= until:
-            raise InvalidField("since", "the window's start must come before its end")
+        since, until = window(self.clock, since_us, until_us)
         store = self.analytics()
         pairs = store.labelled_predictions(
             tenant_id, model, version=version, since_us=since, until_us=until
@@ -188,8 +185,7 @@ class FeedbackService:
     ) -> list[ServingStats]:
         """Logged traffic per model, version and route over a window."""
         require_permission(principal, Permission.MONITORING_READ)
-        until = to_us(self.clock.now()) + 1 if until_us is None else until_us
-        since = until - _WINDOW_US if since_us is None else since_us
+        since, until = window(self.clock, since_us, until_us)
         return self.analytics().serving_stats(
             principal.tenant_id, model=model, since_us=since, until_us=until
         )

@@ -29,7 +29,6 @@ from phantom.kernel.artifacts import ArtifactStore
 from phantom.kernel.clock import Clock
 from phantom.kernel.errors import InvalidField, InvalidInput, NotFound
 from phantom.kernel.events.envelope import new_envelope
-from phantom.kernel.events.sql import to_us
 from phantom.kernel.ids import uuid7
 from phantom.monitoring.adapters.sql import ProfileRow, ReportRow, SqlMonitoringStore
 from phantom.monitoring.domain import (
@@ -51,14 +50,22 @@ from phantom.monitoring.events import (
 )
 from phantom.monitoring.logged import PREDICTION, kinds_of, window_columns
 from phantom.monitoring.ports import DatasetColumns, ModelVersions, RowScorer
+from phantom.monitoring.windows import window
 from phantom.registry.api import ModelVersionInfo
-from phantom.tenancy.api import Permission, Principal, require_permission
+from phantom.tenancy.api import (
+    Permission,
+    Principal,
+    internal_principal,
+    require_permission,
+)
 
 __all__ = ["DEFAULT_WINDOW", "DriftView", "MonitoringService"]
 
 DEFAULT_WINDOW: Final = timedelta(hours=24)
 MAX_REFERENCE_ROWS: Final = 200_000
 MAX_WINDOW_REQUESTS: Final = 100_000
+_ACTS: Final = (Permission.MONITORING_READ, Permission.MONITORING_WRITE)
+"""What the service's own work (schedules, profiles) may do in a tenant."""
 log = structlog.get_logger(__name__)
 
 
@@ -131,10 +138,7 @@ class MonitoringService:
             Permission.MONITORING_WRITE if record else Permission.MONITORING_READ,
         )
         info = self.models.resolve(principal.tenant_id, model, version=version)
-        until = to_us(self.clock.now()) + 1 if until_us is None else until_us
-        since = until - _us(DEFAULT_WINDOW) if since_us is None else since_us
-        if since >= until:
-            raise InvalidInput("the window's start must come before its end")
+        since, until = window(self.clock, since_us, until_us)
         view = self._report(principal.tenant_id, info, since, until)
         self.latest[(principal.tenant_id, view.model, view.version)] = view.report
         return self._record(principal, view) if record else view
@@ -175,23 +179,23 @@ class MonitoringService:
 
     # -- the scheduled run --------------------------------------------------------
 
-    def run_scheduled(self, window: timedelta = DEFAULT_WINDOW) -> int:
+    def run_scheduled(self, length: timedelta = DEFAULT_WINDOW) -> int:
         """Report on every profiled version with new traffic; how many reports."""
         done = 0
-        until = to_us(self.clock.now()) + 1  # through now, inclusive
+        since, until = window(self.clock, None, None, length_us=_us(length))
         for tenant_id, model, version in self.store.profiled():
             try:
                 latest = self.store.reports(tenant_id, model, version=version, limit=1)
-                since = max(until - _us(window), latest[0].until_us if latest else 0)
+                fresh_since = max(since, latest[0].until_us if latest else 0)
                 fresh = self.analytics().recent_predictions(
-                    tenant_id, model, version=version, since_us=since, limit=1
+                    tenant_id, model, version=version, since_us=fresh_since, limit=1
                 )
                 if not fresh:
                     continue
                 info = self.models.resolve(tenant_id, model, version=version)
-                view = self._report(tenant_id, info, until - _us(window), until)
+                view = self._report(tenant_id, info, since, until)
                 self.latest[(tenant_id, model, version)] = view.report
-                self._record(_system(tenant_id), view)
+                self._record(internal_principal(tenant_id, *_ACTS), view)
                 done += 1
             except Exception:
                 log.warning(
@@ -335,7 +339,7 @@ class MonitoringService:
             rows=profile.rows,
             features=names,
         )
-        self._append(_system(tenant_id), info.name, event)
+        self._append(internal_principal(tenant_id, *_ACTS), info.name, event)
         built = self.store.profile(tenant_id, info.name, info.version)
         if built is None:  # pragma: no cover - just projected
             raise NotFound("the reference profile vanished")
@@ -406,15 +410,6 @@ class MonitoringService:
 
 def _us(delta: timedelta) -> int:
     return int(delta.total_seconds() * 1_000_000)
-
-
-def _system(tenant_id: str) -> Principal:
-    return Principal(
-        tenant_id=tenant_id,
-        role="system",
-        permissions=frozenset({Permission.MONITORING_WRITE.value}),
-        via="internal",
-    )
 
 
 def _prediction_kind(profile: ReferenceProfile) -> str:

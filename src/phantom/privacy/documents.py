@@ -41,6 +41,7 @@ from phantom.privacy.domain import (
 from phantom.privacy.domain.detectors import Detector
 
 __all__ = [
+    "OPERATOR_TYPES",
     "FieldRuleSpec",
     "OperatorSpec",
     "PatternSpec",
@@ -152,6 +153,8 @@ _OPERATORS: Final[dict[str, type[Operator]]] = {
     cls.__name__.lower(): cls
     for cls in (Mask, Redact, Replace, Hash, Pseudonymize, Generalize)
 }
+OPERATOR_TYPES: Final = tuple(_OPERATORS)
+"""The operator ``type`` names a document may use, in documentation order."""
 
 
 def _operator(spec: BaseModel) -> Operator:

@@ -28,7 +28,12 @@ from phantom.kernel.errors import InvalidField
 from phantom.kernel.events.envelope import new_envelope
 from phantom.kernel.ids import uuid7
 from phantom.privacy.adapters.sql import SqlPrivacyStore
-from phantom.privacy.documents import PolicyDocument, from_policy, to_policy
+from phantom.privacy.documents import (
+    OPERATOR_TYPES,
+    PolicyDocument,
+    from_policy,
+    to_policy,
+)
 from phantom.privacy.domain import (
     DEFAULT_POLICY,
     Finding,
@@ -240,14 +245,7 @@ class PrivacyService:
         """What detects what here: the built-in types and the NER detector."""
         return {
             "entities": sorted(self._default.enabled),
-            "operators": [
-                "mask",
-                "redact",
-                "replace",
-                "hash",
-                "pseudonymize",
-                "generalize",
-            ],
+            "operators": list(OPERATOR_TYPES),
             "ner": self.ner.as_dict(),
         }
 

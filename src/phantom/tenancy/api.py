@@ -23,6 +23,7 @@ from phantom.tenancy.domain.principals import (
     PLATFORM_TENANT,
     Principal,
     Via,
+    internal_principal,
     system_principal,
 )
 from phantom.tenancy.domain.principals import require as require_permission
@@ -55,6 +56,7 @@ __all__ = [
     "TenantUsage",
     "UserInfo",
     "Via",
+    "internal_principal",
     "request_principal",
     "require_permission",
     "system_principal",

@@ -94,20 +94,30 @@ class SqlAlertStore:
             return
         with tenant_transaction(self.db, tenant_id, write=True) as conn:
             for state in states:
-                previous = _delivery(conn, tenant_id, state.rule_id, state.model)
-                _clear(conn, tenant_id, state.rule_id, state.model)
-                conn.execute(
-                    insert(alert_states).values(
-                        tenant_id=tenant_id,
-                        rule_id=state.rule_id,
-                        model=state.model,
-                        phase=state.phase,
-                        since_us=state.since_us,
-                        value=state.value,
-                        last_delivery=previous,
-                        updated_at_us=at_us,
+                values = {
+                    "phase": state.phase,
+                    "since_us": state.since_us,
+                    "value": state.value,
+                    "updated_at_us": at_us,
+                }
+                updated = conn.execute(
+                    alert_states.update()
+                    .where(
+                        alert_states.c.tenant_id == tenant_id,
+                        alert_states.c.rule_id == state.rule_id,
+                        alert_states.c.model == state.model,
                     )
+                    .values(**values)
                 )
+                if updated.rowcount == 0:
+                    conn.execute(
+                        insert(alert_states).values(
+                            tenant_id=tenant_id,
+                            rule_id=state.rule_id,
+                            model=state.model,
+                            **values,
+                        )
+                    )
 
     def record_delivery(
         self, tenant_id: str, rule_id: str, model: str, outcome: dict[str, Any]

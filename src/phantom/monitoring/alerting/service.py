@@ -29,7 +29,7 @@ import structlog
 
 from phantom.kernel.analytics import ServingStats
 from phantom.kernel.clock import Clock
-from phantom.kernel.errors import NotFound
+from phantom.kernel.errors import NotFound, QuotaExceeded
 from phantom.kernel.events.envelope import new_envelope
 from phantom.kernel.events.sql import to_us
 from phantom.monitoring.adapters.alerts_sql import SqlAlertStore, StateRow
@@ -44,13 +44,19 @@ from phantom.monitoring.events import (
     MonitoringEvent,
 )
 from phantom.monitoring.feedback import FeedbackService
-from phantom.tenancy.api import Permission, Principal, require_permission
+from phantom.tenancy.api import (
+    Permission,
+    Principal,
+    internal_principal,
+    require_permission,
+)
 
 __all__ = ["ALERT_WINDOW_S", "AlertService", "AlertView"]
 
 ALERT_WINDOW_S: Final = 300
 """The window of window-based metrics (error rate, latency, accuracy...)."""
 MAX_RULES: Final = 200
+_ACTS: Final = (Permission.MONITORING_READ, Permission.MONITORING_WRITE)
 _DRIFT_METRICS: Final = frozenset({"drift_share", "drifted_features", "feature_drift"})
 _SERVING_METRICS: Final = frozenset({"requests", "error_rate", "latency_p99_ms"})
 log = structlog.get_logger(__name__)
@@ -113,8 +119,6 @@ class AlertService:
         if rule.webhook_url is not None:
             check_target(rule.webhook_url, self.sender.allowed)
         if len(self.store.rules(principal.tenant_id)) >= MAX_RULES:
-            from phantom.kernel.errors import QuotaExceeded  # noqa: PLC0415
-
             msg = f"a tenant has at most {MAX_RULES} alert rules"
             raise QuotaExceeded(msg)
         self._append(principal, AlertRuleSet(rule=asdict(rule)))
@@ -215,7 +219,7 @@ class AlertService:
         if rule.metric in _SERVING_METRICS:
             return _serving_value(rule.metric, model, stats)
         found = self.feedback.performance(
-            _reader(tenant_id),
+            internal_principal(tenant_id, *_ACTS),
             model,
             since_us=now - self.window_s * 1_000_000,
             until_us=now + 1,
@@ -254,7 +258,9 @@ class AlertService:
             if moved == "fired"
             else AlertResolved.model_validate(fields)
         )
-        self._append(_reader(tenant_id), event, stream=f"alert-{rule.rule_id}")
+        self._append(
+            internal_principal(tenant_id, *_ACTS), event, stream=f"alert-{rule.rule_id}"
+        )
         payload = {
             "event": event.event_type(),
             "tenant_id": tenant_id,
@@ -324,14 +330,3 @@ def _serving_value(
     if metric == "error_rate":
         return sum(s.errors for s in mine) / requests
     return max(s.latency_p99_us for s in mine) / 1000
-
-
-def _reader(tenant_id: str) -> Principal:
-    return Principal(
-        tenant_id=tenant_id,
-        role="system",
-        permissions=frozenset(
-            {Permission.MONITORING_READ.value, Permission.MONITORING_WRITE.value}
-        ),
-        via="internal",
-    )

@@ -58,17 +58,10 @@ def _resolve(host: str, port: int) -> list[str]:
 
 
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """On the public internet: not loopback, link-local, private, shared or reserved."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         return _public(address.ipv4_mapped)
-    return not (
-        address.is_loopback
-        or address.is_link_local
-        or address.is_private
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-        or not address.is_global
-    )
+    return address.is_global and not address.is_multicast
 
 
 def check_target(

@@ -18,6 +18,7 @@ __all__ = [
     "PLATFORM_TENANT",
     "Principal",
     "Via",
+    "internal_principal",
     "require",
     "system_principal",
     "target_tenant",
@@ -77,6 +78,20 @@ def system_principal() -> Principal:
         tenant_id=PLATFORM_TENANT,
         role="system",
         permissions=ALL_PERMISSIONS,
+        via="internal",
+    )
+
+
+def internal_principal(tenant_id: str, *permissions: str) -> Principal:
+    """Phantom's own work inside one tenant (a schedule, a background step).
+
+    It holds only ``permissions`` and names no user; events it appends carry
+    the system actor.
+    """
+    return Principal(
+        tenant_id=tenant_id,
+        role="system",
+        permissions=frozenset(str(p) for p in permissions),
         via="internal",
     )
 
